@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: type check, unit tests (concurrent), then integration
+# tests against the real runc, conmon, overlayfs and registry (serial).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+echo "== type check"
+npx --no-install tsc -p tsconfig.json
+echo "== unit tests"
+node --test --test-concurrency=2 --test-reporter=spec 'src/**/*.test.ts'
+echo "== integration tests"
+node --test --test-concurrency=1 --test-reporter=spec 'test/**/*.test.ts'

@@ -1,0 +1,331 @@
+/**
+ * applyLayer: one layer tar into one empty directory, safely.
+ *
+ * Safety model: every member name is normalised lexically (member-paths.ts) and then each parent
+ * component is lstat'ed from the root down; a symlink or non-directory parent rejects the member.
+ * Final components are created with calls that do not follow symlinks (O_EXCL|O_NOFOLLOW opens,
+ * symlink(), link(), mkdir(), mknod) after removing whatever was there, and metadata is set through
+ * the opened fd or the l* calls. Directory metadata is set last (children change mtimes), again
+ * through an O_NOFOLLOW|O_DIRECTORY fd after re-checking the parents.
+ */
+import { constants, type BigIntStats } from "node:fs";
+import { lchown, link, lstat, lutimes, mkdir, open, rm, symlink, unlink, chmod, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import tar from "tar-stream";
+import type { Digest } from "../core/digest.ts";
+import { EngineError, cancelled, dataLoss, invalidParameter, isEngineError, systemError, throwIfAborted } from "../core/errors.ts";
+import { DigestingStream } from "./digesting-stream.ts";
+import { mknod, setXattr } from "./host-commands.ts";
+import { memberComponents, whiteoutOf } from "./member-paths.ts";
+
+export interface ApplyLayerOptions {
+  readonly signal?: AbortSignal;
+  /** Create character and block devices (root only). Without it a device member is invalid-parameter. */
+  readonly allowDevices?: boolean;
+  /** "layer" (default) converts whiteouts to overlayfs form; "import" (docker import of a rootfs) rejects them. */
+  readonly mode?: "layer" | "import";
+}
+
+export interface ApplyLayerResult {
+  /** sha256 of the uncompressed tar stream, every byte of it (the OCI diffID). */
+  readonly diffId: Digest;
+  /** Bytes of regular-file content unpacked (docker's layer "size"). */
+  readonly size: number;
+  /** Bytes of tar read. */
+  readonly tarSize: number;
+}
+
+interface DirMeta {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly mtime: Date;
+}
+
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = constants;
+const isRoot = process.getuid?.() === 0;
+
+function errCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+async function lstatOrUndefined(p: string): Promise<BigIntStats | undefined> {
+  try {
+    return await lstat(p, { bigint: true });
+  } catch (e) {
+    if (errCode(e) === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+/** Owners are set best effort when not root (rootless unpack keeps the caller's ids). */
+async function tryChown(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!isRoot && (errCode(e) === "EPERM" || errCode(e) === "EINVAL")) return;
+    throw e;
+  }
+}
+
+type Hdr = tar.Header;
+
+function paxOf(h: Hdr): Record<string, string> {
+  return (typeof h.pax === "object" && h.pax !== null ? h.pax : {}) as Record<string, string>;
+}
+
+function mtimeOf(h: Hdr): Date {
+  const pax = paxOf(h)["mtime"];
+  if (pax !== undefined && /^-?\d+(\.\d+)?$/.test(pax)) return new Date(Number(pax) * 1000);
+  return h.mtime ?? new Date(0);
+}
+
+function idOf(h: Hdr, key: "uid" | "gid"): number {
+  const pax = paxOf(h)[key];
+  if (pax !== undefined && /^\d+$/.test(pax)) return Number(pax);
+  return h[key] ?? 0;
+}
+
+class Applier {
+  readonly root: string;
+  readonly o: ApplyLayerOptions;
+  /** Relative paths verified (or made) to be real directories during this apply; "" is the root. */
+  readonly dirs = new Set<string>([""]);
+  /** Directory metadata to apply at the end, by relative path. */
+  readonly deferred = new Map<string, DirMeta>();
+  size = 0;
+
+  constructor(root: string, o: ApplyLayerOptions) {
+    this.root = root;
+    this.o = o;
+  }
+
+  abs(rel: string): string {
+    return rel === "" ? this.root : join(this.root, rel);
+  }
+
+  /** Makes sure every component of `parts` is a real directory inside the root, creating missing ones (0755 root:root). */
+  async ensureDirs(parts: readonly string[], member: string, create: boolean): Promise<void> {
+    let rel = "";
+    for (const c of parts) {
+      rel = rel === "" ? c : `${rel}/${c}`;
+      if (this.dirs.has(rel)) continue;
+      const st = await lstatOrUndefined(this.abs(rel));
+      if (st === undefined) {
+        if (!create) throw invalidParameter(`invalid tar member ${JSON.stringify(member)}: ${rel} does not exist`);
+        await mkdir(this.abs(rel), { mode: 0o755 });
+      } else if (st.isSymbolicLink()) {
+        throw invalidParameter(`invalid tar member ${JSON.stringify(member)}: path goes through symlink ${rel}`);
+      } else if (!st.isDirectory()) {
+        throw invalidParameter(`invalid tar member ${JSON.stringify(member)}: ${rel} is not a directory`);
+      }
+      this.dirs.add(rel);
+    }
+  }
+
+  forget(rel: string): void {
+    const under = `${rel}/`;
+    for (const d of this.dirs) if (d === rel || d.startsWith(under)) this.dirs.delete(d);
+    for (const d of this.deferred.keys()) if (d === rel || d.startsWith(under)) this.deferred.delete(d);
+  }
+
+  /** Removes whatever is at `rel` unless it is a directory and `keepDir`. Returns true if a directory was kept. */
+  async clear(rel: string, keepDir: boolean): Promise<boolean> {
+    const p = this.abs(rel);
+    const st = await lstatOrUndefined(p);
+    if (st === undefined) return false;
+    if (st.isDirectory()) {
+      if (keepDir) return true;
+      this.forget(rel);
+      await rm(p, { recursive: true, force: true }); // rm never follows symlinks inside the tree
+      return false;
+    }
+    await unlink(p);
+    return false;
+  }
+
+  async entry(h: Hdr, body: AsyncIterable<Buffer>): Promise<void> {
+    const name = h.name;
+    const parts = memberComponents(name);
+    const type = h.type;
+    const uid = idOf(h, "uid");
+    const gid = idOf(h, "gid");
+    const mtime = mtimeOf(h);
+    const mode = (h.mode ?? 0) & 0o7777;
+
+    if (parts.length === 0) {
+      if (type !== "directory") throw invalidParameter(`invalid tar member ${JSON.stringify(name)}: the root must be a directory`);
+      this.deferred.set("", { mode, uid, gid, mtime });
+      return;
+    }
+    const base = parts[parts.length - 1]!;
+    const parentParts = parts.slice(0, -1);
+    const rel = parts.join("/");
+
+    const wo = whiteoutOf(base, name);
+    if (wo.kind !== "none") {
+      if (this.o.mode === "import") throw invalidParameter(`invalid tar member ${JSON.stringify(name)}: whiteouts are not allowed in an imported archive`);
+      if (wo.kind === "meta") return;
+      await this.ensureDirs(parentParts, name, true);
+      if (wo.kind === "opaque") {
+        await setXattr(this.abs(parentParts.join("/")), "trusted.overlay.opaque", "y", this.o.signal);
+        return;
+      }
+      const target = [...parentParts, wo.target].join("/");
+      await this.clear(target, false);
+      await mknod(this.abs(target), { type: "c", mode: 0, major: 0, minor: 0, ...(this.o.signal ? { signal: this.o.signal } : {}) });
+      await tryChown(() => lchown(this.abs(target), uid, gid));
+      return;
+    }
+
+    await this.ensureDirs(parentParts, name, true);
+    const p = this.abs(rel);
+    switch (type) {
+      case "directory": {
+        if (!(await this.clear(rel, true))) await mkdir(p, { mode: 0o700 });
+        this.dirs.add(rel);
+        this.deferred.set(rel, { mode, uid, gid, mtime });
+        return;
+      }
+      case "file":
+      case "contiguous-file": {
+        await this.clear(rel, false);
+        const fh = await open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+        try {
+          for await (const chunk of body) {
+            let off = 0;
+            while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+            this.size += chunk.length;
+          }
+          await tryChown(() => fh.chown(uid, gid));
+          await fh.chmod(mode);
+          await fh.utimes(mtime, mtime);
+        } finally {
+          await fh.close();
+        }
+        return;
+      }
+      case "symlink": {
+        await this.clear(rel, false);
+        await symlink(h.linkname ?? "", p);
+        await tryChown(() => lchown(p, uid, gid));
+        await lutimes(p, mtime, mtime);
+        return;
+      }
+      case "link": {
+        const targetParts = memberComponents(h.linkname ?? "", "hardlink target");
+        const what = `invalid tar member ${JSON.stringify(name)}: hardlink target ${JSON.stringify(h.linkname)}`;
+        if (targetParts.length === 0) throw invalidParameter(`${what} is the root`);
+        try {
+          await this.ensureDirs(targetParts.slice(0, -1), name, false);
+        } catch (e) {
+          throw invalidParameter(`${what} is not inside this layer`, { cause: e });
+        }
+        const targetRel = targetParts.join("/");
+        const st = await lstatOrUndefined(this.abs(targetRel));
+        if (st === undefined) throw invalidParameter(`${what} does not exist in this layer`);
+        if (st.isDirectory()) throw invalidParameter(`${what} is a directory`);
+        if (targetRel === rel) return; // a link to itself changes nothing
+        await this.clear(rel, false);
+        await link(this.abs(targetRel), p);
+        return;
+      }
+      case "fifo":
+      case "character-device":
+      case "block-device": {
+        if (type !== "fifo" && this.o.allowDevices !== true) {
+          throw invalidParameter(`invalid tar member ${JSON.stringify(name)}: device nodes are not allowed here`);
+        }
+        await this.clear(rel, false);
+        const t = type === "fifo" ? "p" : type === "character-device" ? "c" : "b";
+        await mknod(p, { type: t, mode, major: h.devmajor ?? 0, minor: h.devminor ?? 0, ...(this.o.signal ? { signal: this.o.signal } : {}) });
+        await tryChown(() => lchown(p, uid, gid));
+        if (mode & 0o7000) await chmod(p, mode); // chown cleared set-id bits; p is a node we just made, not a symlink
+        await lutimes(p, mtime, mtime);
+        return;
+      }
+      default:
+        throw invalidParameter(`invalid tar member ${JSON.stringify(name)}: unsupported entry type ${String(type)}`);
+    }
+  }
+
+  /** Directory metadata, deepest first, each through an fd that cannot be a symlink. */
+  async finish(): Promise<void> {
+    const rels = [...this.deferred.keys()].sort((a, b) => b.length - a.length);
+    for (const rel of rels) {
+      throwIfAborted(this.o.signal);
+      const m = this.deferred.get(rel)!;
+      const parts = rel === "" ? [] : rel.split("/");
+      await this.ensureDirs(parts.slice(0, -1), rel, false);
+      let fh: FileHandle | undefined;
+      try {
+        fh = await open(this.abs(rel), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        const h = fh;
+        await tryChown(() => h.chown(m.uid, m.gid));
+        await fh.chmod(m.mode);
+        await fh.utimes(m.mtime, m.mtime);
+      } finally {
+        await fh?.close();
+      }
+    }
+  }
+}
+
+function classify(err: unknown, member: string | undefined, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return cancelled("layer apply cancelled", { cause: signal.reason });
+  if (isEngineError(err)) return err;
+  const e = err as Error;
+  if (e?.name === "AbortError") return cancelled("layer apply cancelled", { cause: err });
+  if (/Unexpected end of data|premature close/i.test(e?.message ?? "") && member === undefined) {
+    return dataLoss(`layer tar is truncated`, { cause: err });
+  }
+  if (member === undefined) return invalidParameter(`invalid layer tar: ${e?.message ?? String(err)}`, { cause: err });
+  return systemError(`applying tar member ${JSON.stringify(member)}: ${e?.message ?? String(err)}`, { cause: err });
+}
+
+/**
+ * Extracts an uncompressed layer tar into `dest` (an existing, empty directory).
+ *
+ * On error, `dest` is left half-written: the caller removes it (it is a staging directory that
+ * is renamed into place only on success). Nothing is ever written outside `dest`.
+ *
+ * @throws invalid-parameter a member that is absolute, escapes with `..`, goes through a symlink,
+ *   a hardlink to outside the layer, a device without allowDevices, a whiteout in import mode, a
+ *   corrupt tar header
+ * @throws data-loss a truncated tar
+ * @throws cancelled on abort
+ * @throws system a file-system failure (disk full, permissions)
+ */
+export async function applyLayer(input: Readable, dest: string, o: ApplyLayerOptions = {}): Promise<ApplyLayerResult> {
+  throwIfAborted(o.signal);
+  const applier = new Applier(dest, o);
+  const hasher = new DigestingStream();
+  const extract = tar.extract();
+  const feeding = pipeline(input, hasher, extract, ...(o.signal ? [{ signal: o.signal }] : []));
+  let feedError: unknown;
+  feeding.catch((e: unknown) => {
+    feedError ??= e;
+  });
+  let member: string | undefined;
+  try {
+    for await (const entry of extract) {
+      throwIfAborted(o.signal);
+      member = entry.header.name;
+      await applier.entry(entry.header, entry as AsyncIterable<Buffer>);
+      entry.resume();
+      member = undefined;
+    }
+    await feeding;
+    await applier.finish();
+  } catch (err) {
+    extract.destroy();
+    hasher.destroy();
+    await feeding.catch(() => {});
+    // A parse error inside the tar surfaces in both places; the stream's own error names the cause.
+    const first = member !== undefined && !(err instanceof EngineError) && feedError !== undefined ? feedError : err;
+    throw classify(first, first === feedError ? undefined : member, o.signal);
+  }
+  return { diffId: await hasher.digest, size: applier.size, tarSize: await hasher.size };
+}

@@ -1,0 +1,129 @@
+/**
+ * berth's own iptables rules (filter table), beside what the CNI plugins write:
+ *
+ *   FORWARD  -j BERTH-ISOLATION-1            kept as rule 1, ahead of the firewall plugin's CNI-FORWARD
+ *   BERTH-ISOLATION-1  -i <br> ! -o <br> -j BERTH-ISOLATION-2     per non-internal network
+ *   BERTH-ISOLATION-2  -o <br> -j DROP                             per network
+ *   BERTH-ISOLATION-1  -i <br> ! -o <br> -j DROP, -o <br> ! -i <br> -j DROP   per internal network
+ *
+ * That is docker's two-stage isolation: traffic leaving one berth bridge for another berth
+ * bridge is dropped; traffic to the host's uplink passes (and is masqueraded by the bridge
+ * plugin); an internal network talks only to itself and the host.
+ * Also `sweepContainer`, which removes plugin rules tagged with a container ID when a DEL
+ * could not (the namespace was already gone).
+ */
+import { run, runOk } from "./exec.ts";
+
+const ISO1 = "BERTH-ISOLATION-1";
+const ISO2 = "BERTH-ISOLATION-2";
+
+async function ipt(args: string[]): Promise<boolean> {
+  return (await run("iptables", ["-w", ...args])).code === 0;
+}
+
+async function ensureChain(table: string, chain: string): Promise<void> {
+  if (!(await ipt(["-t", table, "-nL", chain]))) await ipt(["-t", table, "-N", chain]);
+}
+
+async function ensureRule(chain: string, rule: string[]): Promise<void> {
+  if (!(await ipt(["-C", chain, ...rule]))) await runOk("iptables", ["-w", "-A", chain, ...rule]);
+}
+
+function rulesFor(bridge: string, internal: boolean): [string, string[]][] {
+  const c = ["-m", "comment", "--comment", `berth network ${bridge}`];
+  if (internal) {
+    return [
+      [ISO1, ["-i", bridge, "!", "-o", bridge, ...c, "-j", "DROP"]],
+      [ISO1, ["-o", bridge, "!", "-i", bridge, ...c, "-j", "DROP"]],
+    ];
+  }
+  return [
+    [ISO1, ["-i", bridge, "!", "-o", bridge, ...c, "-j", ISO2]],
+    [ISO2, ["-o", bridge, ...c, "-j", "DROP"]],
+  ];
+}
+
+/** Keeps `-j BERTH-ISOLATION-1` as FORWARD's first rule. */
+export async function ensureIsolationJumpFirst(): Promise<void> {
+  await ensureChain("filter", ISO1);
+  await ensureChain("filter", ISO2);
+  const rules = (await runOk("iptables", ["-w", "-S", "FORWARD"])).split("\n").filter((l) => l.startsWith("-A "));
+  if (rules[0] === `-A FORWARD -j ${ISO1}` && rules.filter((r) => r === `-A FORWARD -j ${ISO1}`).length === 1) return;
+  while (await ipt(["-D", "FORWARD", "-j", ISO1])) {
+    /* remove every copy */
+  }
+  await runOk("iptables", ["-w", "-I", "FORWARD", "1", "-j", ISO1]);
+}
+
+export async function addIsolation(bridge: string, internal: boolean): Promise<void> {
+  await ensureIsolationJumpFirst();
+  for (const [chain, rule] of rulesFor(bridge, internal)) await ensureRule(chain, rule);
+}
+
+export async function removeIsolation(bridge: string, internal: boolean): Promise<void> {
+  for (const [chain, rule] of rulesFor(bridge, internal)) {
+    while (await ipt(["-D", chain, ...rule])) {
+      /* remove duplicates too */
+    }
+  }
+}
+
+/** Splits an iptables-save rule line into arguments (handles "quoted \"strings\""). */
+export function splitRule(line: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let inQ = false;
+  let has = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (inQ) {
+      if (ch === "\\" && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') inQ = false;
+      else cur += ch;
+    } else if (ch === '"') {
+      inQ = true;
+      has = true;
+    } else if (ch === " ") {
+      if (has || cur !== "") out.push(cur);
+      cur = "";
+      has = false;
+    } else cur += ch;
+  }
+  if (has || cur !== "") out.push(cur);
+  return out;
+}
+
+/**
+ * Removes rules in nat and filter that the CNI plugins tagged with this container
+ * (comments `id: "<containerId>"`), the per-container chains they jump to, and any
+ * CNI-FORWARD rules naming one of `ips`. Used after DEL, whose plugins skip iptables
+ * cleanup when the namespace no longer exists.
+ */
+export async function sweepContainer(containerId: string, ips: readonly string[]): Promise<void> {
+  for (const table of ["nat", "filter"]) {
+    const save = await run("iptables-save", ["-t", table]);
+    if (save.code !== 0) continue;
+    const lines = save.stdout.split("\n").filter((l) => l.startsWith("-A "));
+    const chains = new Set<string>();
+    for (const l of lines) {
+      const hit =
+        l.includes(`id: \\"${containerId}\\"`) ||
+        (l.startsWith("-A CNI-FORWARD ") && ips.some((ip) => l.includes(` ${ip}/32 `)));
+      if (!hit) continue;
+      const args = splitRule(l);
+      const j = args.indexOf("-j");
+      const target = j >= 0 ? args[j + 1] : undefined;
+      if (target !== undefined && /^CNI-(DN-)?[0-9a-f]{16,}$/.test(target)) chains.add(target);
+      await ipt(["-t", table, "-D", ...args.slice(1)]);
+    }
+    for (const c of chains) {
+      // Remove any remaining jumps to it, then the chain.
+      const again = (await run("iptables-save", ["-t", table])).stdout.split("\n");
+      for (const l of again) if (l.startsWith("-A ") && l.endsWith(`-j ${c}`)) await ipt(["-t", table, "-D", ...splitRule(l).slice(1)]);
+      await ipt(["-t", table, "-F", c]);
+      await ipt(["-t", table, "-X", c]);
+    }
+  }
+}

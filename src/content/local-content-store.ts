@@ -21,6 +21,7 @@ import {
   Hasher,
   invalidParameter,
   isDigest,
+  isEngineError,
   notFound,
   systemError,
   throwIfAborted,
@@ -34,7 +35,9 @@ export const STALE_TEMP_MS = 60 * 60 * 1000;
 export const DEFAULT_MAX_READ_BYTES = 4 * 1024 * 1024;
 const TEMP_PREFIX = "ingest-";
 
+/** The errno code of a Node system error (never an EngineError's code). */
 function errnoOf(err: unknown): string | undefined {
+  if (isEngineError(err)) return undefined;
   return typeof err === "object" && err !== null ? ((err as NodeJS.ErrnoException).code ?? undefined) : undefined;
 }
 

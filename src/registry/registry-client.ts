@@ -440,9 +440,7 @@ export class RegistryClient {
       headers: { "content-type": "application/octet-stream", "content-length": String(desc.size) },
       body: async () => {
         const src = await open();
-        let sent = 0;
-        src.on("data", (c: Buffer) => o.onProgress?.((sent += c.length)));
-        return src;
+        return Readable.from(counted(src, o.onProgress), { objectMode: false });
       },
       scopes: [`repository:${repo.path}:pull,push`],
       ok: [201, 204],
@@ -801,6 +799,16 @@ function withQuery(url: string, params: Record<string, string>): string {
   const u = new URL(url);
   for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
   return u.toString();
+}
+
+/** Passes chunks through, reporting the running byte count. */
+async function* counted(src: AsyncIterable<Uint8Array>, onProgress: ((sent: number) => void) | undefined): AsyncGenerator<Uint8Array> {
+  let sent = 0;
+  for await (const c of src) {
+    sent += c.byteLength;
+    onProgress?.(sent);
+    yield c;
+  }
 }
 
 /** Re-slices a stream into buffers of exactly `size` bytes (the last may be shorter). */

@@ -237,6 +237,7 @@ class Lexer {
     const name = this.processName();
     let ch = this.next();
     let modifier = ch;
+    if (ch === EOF) throw new ShellSyntaxError("syntax error: missing '}'");
     if (ch === "}") return this.lookup(name) ?? "";
     if (ch === "/") {
       const all = this.peek() === "/";

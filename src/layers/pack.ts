@@ -103,7 +103,7 @@ async function packTree(pack: tar.Pack, root: string, o: WalkOptions): Promise<v
     const base = rel.slice(rel.lastIndexOf("/") + 1);
     const dir = rel.slice(0, Math.max(0, rel.lastIndexOf("/")));
     if (st.isDirectory()) {
-      if (name !== "") await writeEntry(pack, { ...common(st), name, type: "directory" });
+      if (name !== "") await writeEntry(pack, { ...common(st), name: `${name}/`, type: "directory" }); // docker writes "dir/"
       if (o.overlayWhiteouts && rel !== "" && opaque.has(abs)) {
         const c = common(st);
         await writeEntry(pack, { ...c, mode: c.mode & 0o777, name: `${name}/${OPAQUE_WHITEOUT}`, type: "file", size: 0 });

@@ -7,6 +7,7 @@
  * first use). Call `close()` to remove that directory.
  */
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +26,18 @@ import {
 } from "../core/index.ts";
 
 const DEFAULT_MAX = 4 * 1024 * 1024;
+
+/** Directories materialised by path() that close() has not removed: removed at process exit as a safety net. */
+const liveRoots = new Set<string>();
+let exitHook = false;
+function track(root: string): void {
+  liveRoots.add(root);
+  if (exitHook) return;
+  exitHook = true;
+  process.once("exit", () => {
+    for (const r of liveRoots) rmSync(r, { recursive: true, force: true });
+  });
+}
 
 function checkDigest(d: string): Digest {
   if (!isDigest(d)) throw invalidParameter(`invalid digest: ${JSON.stringify(d)}`);
@@ -59,6 +72,7 @@ export class MemoryContentStore implements ContentStore {
     const b = this.#get(digest);
     const dir = join(this.root, "blobs", "sha256");
     await mkdir(dir, { recursive: true });
+    track(this.root);
     const p = join(dir, digestHex(digest));
     await writeFile(p, b);
     return p;
@@ -164,6 +178,7 @@ export class MemoryContentStore implements ContentStore {
 
   /** Removes the directory that `path()` materialised blobs into. */
   async close(): Promise<void> {
+    liveRoots.delete(this.root);
     await rm(this.root, { recursive: true, force: true });
   }
 }

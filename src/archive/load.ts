@@ -30,6 +30,7 @@
  *    committed may stay (content-addressed, collected by GC).
  */
 import { once } from "node:events";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Readable } from "node:stream";
 import { extract, type Header } from "tar-stream";
 
@@ -130,6 +131,15 @@ async function readMembers(o: LoadArchiveOptions): Promise<Map<string, Member>> 
   const stop = new AbortController();
   const source = decompressAuto(o.input, "archive");
   let pumpError: unknown;
+  let exError: unknown;
+  let exClosed = false;
+  const exClose = new Promise<void>((resolve) => {
+    ex.on("error", (e: unknown) => (exError ??= e));
+    ex.on("close", () => {
+      exClosed = true;
+      resolve();
+    });
+  });
   const pump = (async () => {
     try {
       for await (const c of source) {
@@ -190,7 +200,11 @@ async function readMembers(o: LoadArchiveOptions): Promise<Map<string, Member>> 
     await pump;
     if (pumpError !== undefined) throw pumpError;
   } catch (err) {
-    throw tarError(pumpError ?? err);
+    if (!isEngineError(err) && !(err instanceof Error && err.name === "AbortError") && !exClosed) {
+      // An entry stream destroyed under us: the extractor's own error (truncation) says why.
+      await Promise.race([exClose, delay(1000, undefined, { ref: false })]);
+    }
+    throw tarError(pumpError ?? exError ?? err);
   } finally {
     stop.abort();
     ex.destroy();

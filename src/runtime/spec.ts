@@ -284,9 +284,8 @@ export function buildSpec(input: ContainerSpecInput, host: HostFacts, user: Exec
 
   const hostname = input.hostname !== undefined && input.hostname !== "" ? input.hostname : input.id.slice(0, 12);
   const configEnv = mergeEnv(input.image.Env ?? [], input.env ?? []);
-  const daemonEnv: string[] = [];
-  if (!hasEnv(configEnv, "PATH")) daemonEnv.push(`PATH=${DEFAULT_PATH}`);
-  daemonEnv.push(`HOSTNAME=${hostname}`);
+  // moby CreateDaemonEnvironment: PATH and HOSTNAME first, the config env replaces them in place.
+  const daemonEnv: string[] = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
   if (tty) daemonEnv.push("TERM=xterm");
   const env = mergeEnv(daemonEnv, configEnv);
   if (!hasEnv(env, "HOME")) env.push(`HOME=${user.home}`);

@@ -1,34 +1,30 @@
 /**
- * Compression sniffing and streaming decompression for archives and layers.
- * A private stand-in until src/layers/ lands its `decompress`; the magic
- * numbers are those of RFC 1952 (gzip), RFC 8878 (zstd), bzip2 and xz.
+ * Archive-level decompression: a thin layer over src/layers' `decompress`
+ * (gzip and zstd sniffed by magic bytes) that also accepts any async iterable
+ * and refuses bzip2 and xz with a clear message instead of failing later as
+ * "not a tar archive" (`docker load` takes those; berth does not yet, since
+ * Node has no bzip2/xz decoder).
  */
-import { once } from "node:events";
-import { createGunzip, createZstdDecompress } from "node:zlib";
-import type { Transform } from "node:stream";
-import { dataLoss, invalidParameter, isEngineError } from "../core/index.ts";
+import { Readable } from "node:stream";
+import { invalidParameter } from "../core/index.ts";
+import { decompress, sniffCompression, type LayerCompression } from "../layers/index.ts";
 
-export type Compression = "none" | "gzip" | "zstd" | "bzip2" | "xz";
-
-/** The compression named by the first bytes of a stream (at least 6 bytes for a sure answer). */
-export function detectCompression(head: Uint8Array): Compression {
+function refused(head: Uint8Array): string | undefined {
   const b = (i: number): number => head[i] ?? -1;
-  if (b(0) === 0x1f && b(1) === 0x8b) return "gzip";
-  if (b(0) === 0x28 && b(1) === 0xb5 && b(2) === 0x2f && b(3) === 0xfd) return "zstd";
   if (b(0) === 0x42 && b(1) === 0x5a && b(2) === 0x68) return "bzip2";
   if (b(0) === 0xfd && b(1) === 0x37 && b(2) === 0x7a && b(3) === 0x58 && b(4) === 0x5a && b(5) === 0x00) return "xz";
-  return "none";
+  return undefined;
 }
 
 /**
- * Reads the head of `source`, detects its compression and yields the
- * decompressed bytes (or the bytes as they are). `what` names the stream in
- * errors. @throws invalid-parameter for bzip2/xz; data-loss for corrupt or truncated data
+ * Yields the decompressed bytes of `source` (gzip, zstd or none). `what` names
+ * the stream in errors; `onKind` learns the compression found.
+ * @throws invalid-parameter for bzip2/xz and corrupt data; data-loss for truncated data
  */
 export async function* decompressAuto(
   source: AsyncIterable<Uint8Array>,
   what: string,
-  onKind?: (c: Compression) => void,
+  onKind?: (c: LayerCompression) => void,
 ): AsyncGenerator<Uint8Array> {
   const it = source[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
@@ -44,8 +40,12 @@ export async function* decompressAuto(
     len += r.value.byteLength;
   }
   const first = Buffer.concat(head);
-  const kind = detectCompression(first);
-  onKind?.(kind);
+  const bad = refused(first);
+  if (bad !== undefined) {
+    await it.return?.();
+    throw invalidParameter(`${what}: ${bad} compression is not supported (use gzip, zstd or none)`);
+  }
+  onKind?.(sniffCompression(first));
   async function* rest(): AsyncGenerator<Uint8Array> {
     if (first.byteLength > 0) yield first;
     if (done) return;
@@ -55,47 +55,5 @@ export async function* decompressAuto(
       yield r.value;
     }
   }
-  switch (kind) {
-    case "none":
-      yield* rest();
-      return;
-    case "gzip":
-      yield* inflate(rest(), createGunzip(), what);
-      return;
-    case "zstd":
-      yield* inflate(rest(), createZstdDecompress(), what);
-      return;
-    default:
-      await it.return?.();
-      throw invalidParameter(`${what}: ${kind} compression is not supported (use gzip or zstd)`);
-  }
-}
-
-async function* inflate(src: AsyncIterable<Uint8Array>, z: Transform, what: string): AsyncGenerator<Uint8Array> {
-  const stop = new AbortController();
-  let srcError: unknown;
-  const pump = (async () => {
-    try {
-      for await (const c of src) {
-        if (stop.signal.aborted) return;
-        if (!z.write(c)) await once(z, "drain", { signal: stop.signal });
-      }
-      z.end();
-    } catch (err) {
-      srcError = err;
-      z.destroy(err instanceof Error ? err : new Error(String(err)));
-    }
-  })();
-  try {
-    for await (const c of z) yield c as Buffer;
-    await pump;
-  } catch (err) {
-    if (srcError !== undefined && isEngineError(srcError)) throw srcError;
-    if (srcError !== undefined && (srcError as Error).name === "AbortError") throw srcError;
-    throw dataLoss(`${what}: corrupt or truncated compressed data: ${(err as Error).message}`, { cause: err });
-  } finally {
-    stop.abort();
-    z.destroy();
-    await pump.catch(() => undefined);
-  }
+  yield* decompress(Readable.from(rest(), { objectMode: false }));
 }

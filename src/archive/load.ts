@@ -52,7 +52,7 @@ import {
 } from "../core/index.ts";
 import { MediaTypes, type ImageManifest } from "../oci/index.ts";
 import { normalizeReference, referenceString } from "../oci/reference.ts";
-import { decompressAuto, detectCompression } from "./compression.ts";
+import { decompressAuto } from "./compression.ts";
 import {
   ANNOTATION_IMAGE_NAME,
   ANNOTATION_REF_NAME,

@@ -46,6 +46,8 @@ const good: { src: string; want: string; data?: unknown }[] = [
   { src: "{{.Ports}}", want: "map[80/tcp:8080]" },
   { src: "{{json .Config}}", want: '{"Env":["A=1","B=2"],"Labels":{"b":"2","a":"1"},"Cmd":null}' },
   { src: "{{json .List}}", want: '["a","b","c"]' },
+  { src: "{{json .Created}}", want: '"2024-01-02T03:04:05Z"' },
+  { src: "{{json .}}", want: '{"T":"2024-01-02T03:04:05.12Z"}', data: { T: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 120)) } },
   { src: "{{json .Ports}}", want: '{"80/tcp":"8080"}' },
   { src: "{{json .}}", want: '{"a":"<b>&"}', data: { a: "<b>&" } },
   { src: "{{.List | json}}", want: '["a","b","c"]' },

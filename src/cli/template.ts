@@ -717,7 +717,10 @@ function lengthOf(v: unknown): number {
 }
 
 function goJSON(v: unknown): string {
-  const s = JSON.stringify(v === undefined ? null : v, (_k, x: unknown) => {
+  const s = JSON.stringify(v === undefined ? null : v, function (this: Record<string, unknown>, k: string, x: unknown) {
+    const orig = this[k];
+    // Go's time.Time marshals as RFC 3339 with only the significant fraction digits.
+    if (orig instanceof Date && !Number.isNaN(orig.getTime())) return orig.toISOString().replace(/\.?0+Z$/, "Z");
     if (x instanceof Map) return Object.fromEntries(mapEntries(x));
     if (typeof x === "bigint") return Number(x);
     return x;

@@ -221,7 +221,7 @@ test("ARG: several, with and without defaults", () => {
 
 test("LABEL, EXPOSE, USER, WORKDIR, STOPSIGNAL, MAINTAINER, VOLUME, SHELL", () => {
   assert.deepEqual(one('LABEL a=b "c d"=e', "label").pairs, [{ key: "a", value: "b" }, { key: '"c d"', value: "e" }]);
-  assert.deepEqual(one("EXPOSE 80 443/tcp", "expose").ports, ["80", "443/tcp"]);
+  assert.deepEqual(one("EXPOSE 80 443/tcp 22", "expose").ports, ["22", "443/tcp", "80"]);
   assert.equal(one("USER 1000:1000", "user").user, "1000:1000");
   assert.equal(one("WORKDIR /a b", "workdir").path, "/a b");
   assert.equal(one("STOPSIGNAL SIGKILL", "stopsignal").signal, "SIGKILL");
@@ -287,7 +287,7 @@ test("COPY: flags, sources, heredoc sources, JSON form", () => {
   assert.deepEqual(h.sources, ["src"]);
   assert.deepEqual(h.heredocSources, [{ path: "EOF", data: "hello $X\n", expand: true }, { path: "RAW", data: "raw $Y\n", expand: false }]);
   assert.equal(h.dest, "/dst/");
-  throwsAt(() => cmds("COPY"), 2, "COPY requires at least two arguments");
+  throwsAt(() => cmds("COPY"), 2, "COPY requires at least two arguments, but only one was provided");
   throwsAt(() => cmds("COPY --checksum=sha256:x a b"), 2, "unknown flag: checksum");
   throwsAt(() => cmds("COPY --link=maybe a b"), 2, "expecting boolean value for flag link, not: maybe");
 });

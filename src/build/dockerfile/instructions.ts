@@ -641,11 +641,11 @@ function pairs(node: Node): KeyValue[] {
 
 function copyLike(node: Node, name: "COPY" | "ADD", f: FlagValues): Omit<CopyLike, keyof Base> {
   if (node.value.length < 2) {
-    if (node.value.length === 1) fail(`${name} requires at least two arguments, but only one was provided. Destination could not be determined.`);
-    fail(`${name} requires at least two arguments`);
+    fail(`${name} requires at least two arguments, but only one was provided. Destination could not be determined.`);
   }
   const args = node.value;
   const dest = args[args.length - 1] ?? "";
+  if (!node.json && /^\d*<<-?[^<]+$/.test(dest)) fail(`${name} cannot accept a heredoc as a destination`);
   const sources: string[] = [];
   const heredocSources: HeredocSource[] = [];
   for (const src of args.slice(0, -1)) {
@@ -669,12 +669,14 @@ function unquote(s: string): string {
   return s.replace(/^(["'])(.*)\1$/, "$2");
 }
 
-function healthDuration(f: FlagValues, flag: string, label: string): number | undefined {
+/** A HEALTHCHECK duration flag; 0 means "inherit", else at least 1ms. */
+function healthDuration(f: FlagValues, flag: string): number | undefined {
   const v = str(f, flag);
-  if (v === undefined) return undefined;
+  if (v === undefined || v === "") return undefined;
   const ns = parseDuration(v);
   if (ns === 0) return 0;
-  if (ns < 1e6) fail(`${label} ${JSON.stringify(v)} cannot be less than 1ms`);
+  // BuildKit's text names the flag, not the value.
+  if (ns < 1e6) fail(`Interval ${JSON.stringify(flag)} cannot be less than 1ms`);
   return ns;
 }
 
@@ -731,7 +733,7 @@ function toInstruction(node: Node, inOnbuild: boolean): Instruction {
     case "expose":
       noFlags();
       if (node.value.length === 0) errAtLeastOne("EXPOSE");
-      return { ...base, kind: "expose", ports: [...node.value] };
+      return { ...base, kind: "expose", ports: [...node.value].sort() };
     case "user":
     case "workdir":
     case "stopsignal":
@@ -748,7 +750,7 @@ function toInstruction(node: Node, inOnbuild: boolean): Instruction {
       noFlags();
       if (node.value.length === 0) errAtLeastOne("VOLUME");
       for (const v of node.value) if (v.trim() === "") fail("VOLUME specified can not be an empty string");
-      return { ...base, kind: "volume", volumes: [...node.value] };
+      return { ...base, kind: "volume", volumes: node.value.map((v) => v.trim()) };
     case "shell":
       noFlags();
       if (!node.json) fail("SHELL requires the arguments to be in JSON form");
@@ -778,10 +780,10 @@ function toInstruction(node: Node, inOnbuild: boolean): Instruction {
         ...base,
         kind: "healthcheck",
         test,
-        ...opt("interval", healthDuration(f, "interval", "Interval")),
-        ...opt("timeout", healthDuration(f, "timeout", "Timeout")),
-        ...opt("startPeriod", healthDuration(f, "start-period", "StartPeriod")),
-        ...opt("startInterval", healthDuration(f, "start-interval", "StartInterval")),
+        ...opt("interval", healthDuration(f, "interval")),
+        ...opt("timeout", healthDuration(f, "timeout")),
+        ...opt("startPeriod", healthDuration(f, "start-period")),
+        ...opt("startInterval", healthDuration(f, "start-interval")),
         ...opt("retries", retries),
       };
     }

@@ -227,8 +227,8 @@ export function parse(source: Uint8Array | string, options: ParseOptions = {}): 
     }
     if (emptyContinuation) {
       warnings.push({
-        short: "Empty continuation line",
-        detail: `Empty continuation line found in: ${line}. Empty continuation lines will become errors in a future release`,
+        short: `Empty continuation line found in: ${line}`,
+        detail: "Empty continuation lines will become errors in a future release",
         url: "https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
         range: range(startLine, i, lines),
       });

@@ -1,5 +1,6 @@
 /** Random images built in code (ggcr `random`), for registry tests. */
 import { randomBytes } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,11 +18,11 @@ export interface TestImage {
 /** Writes random layers (not real tars: registries do not look inside), a config and a manifest into `store`. */
 export async function makeImage(
   store: ContentStore,
-  o: { layerSizes: readonly number[]; platform?: PlatformSpec; docker?: boolean } = { layerSizes: [1024] },
+  o: { layerSizes: readonly number[]; platform?: PlatformSpec; docker?: boolean; gzip?: boolean } = { layerSizes: [1024] },
 ): Promise<TestImage> {
   const layers: Descriptor[] = [];
   for (const size of o.layerSizes) {
-    const data = randomBytes(size);
+    const data = o.gzip ? gzipSync(randomBytes(size)) : randomBytes(size);
     const info = await store.put(data);
     layers.push({ mediaType: o.docker ? MediaTypes.dockerLayerGzip : MediaTypes.ociLayerGzip, digest: info.digest, size: info.size });
   }

@@ -14,6 +14,7 @@ import { spawnSync } from "node:child_process";
 import { requires } from "../../../src/testing/requires.ts";
 import { kindOf } from "../../../src/core/errors.ts";
 import { CniNetworkBackend } from "../../../src/network/index.ts";
+import { contains, parseCidr, parseIPv4 } from "../../../src/network/ipv4.ts";
 import {
   added, hostGet, iptablesSnapshot, linkExists, nsGet, readIpForward, restoreHost, startServer, stopServer, until, vethNames,
 } from "./host.ts";
@@ -88,15 +89,18 @@ test("published port and container IP reach a server inside the namespace", { sk
   });
   const b = st["bridge"];
   assert.ok(b, "status for the default network");
-  assert.match(b.ip, /^10\.123\.0\.\d+$/);
-  assert.equal(b.prefixLen, 24);
-  assert.equal(b.gateway, "10.123.0.1");
+  // 10.123.0.0/24 unless a host route overlaps it (then the backend picks a pool subnet).
+  const net = await backend.inspect("bridge");
+  assert.equal(net.bridge, DEFAULT_BRIDGE);
+  assert.ok(contains(parseCidr(net.subnet), parseIPv4(b.ip) ?? -1), `${b.ip} in ${net.subnet}`);
+  assert.equal(b.prefixLen, parseCidr(net.subnet).prefixLen);
+  assert.equal(b.gateway, net.gateway);
   assert.match(b.mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
   assert.deepEqual(b.ports, [{ hostIp: "127.0.0.1", hostPort, containerPort: 3000, protocol: "tcp" }]);
   const srv = startServer({ netns: ns, host: "0.0.0.0", port: 3000, tag: "inside" });
   try {
     const direct = await until("server via container IP", () => hostGet(`http://${b.ip}:3000/`));
-    assert.equal(direct, "inside 10.123.0.1"); // the host reaches it from its bridge address
+    assert.equal(direct, `inside ${net.gateway}`); // the host reaches it from its bridge address
     const published = await until("server via 127.0.0.1:hostPort", () => hostGet(`http://127.0.0.1:${hostPort}/`));
     assert.match(published, /^inside /);
   } finally {
@@ -298,4 +302,32 @@ test("20 setup/teardown cycles leave no veth, netns, iptables rule, lease or res
   const mounts = (await readFile("/proc/self/mountinfo", "utf8")).split("\n")
     .map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(dir) && !netnsIds.has(m.slice(dir.length)));
   assert.deepEqual(mounts, [], "no netns mounts left");
+});
+
+test("an internal network has no default route and no masquerade", { skip }, async () => {
+  const name = `ti${tag}`;
+  userNets.push(name);
+  const n = await backend.create({ name, internal: true, subnet: "10.124.0.0/24", gateway: "10.124.0.254" });
+  links.add(n.bridge);
+  assert.equal(n.internal, true);
+  assert.equal(n.gateway, "10.124.0.254");
+  await assert.rejects(backend.create({ name: `${name}x`, subnet: "10.124.0.128/25" }), (e: unknown) => kindOf(e) === "conflict");
+  await assert.rejects(backend.create({ name: `${name}y`, subnet: "10.125.0.0/24", gateway: "10.9.9.9" }), (e: unknown) => kindOf(e) === "invalid-parameter");
+  const { id, ns } = await newNs();
+  const st = await backend.setup({ containerId: id, netns: ns, networks: [{ name, ip: "10.124.0.7" }], ports: [] });
+  try {
+    assert.equal(st[name]!.ip, "10.124.0.7", "the requested address");
+    const routes = spawnSync("nsenter", [`--net=${ns}`, "ip", "-4", "route"], { encoding: "utf8" }).stdout;
+    assert.doesNotMatch(routes, /^default/m);
+    assert.ok(!iptablesSnapshot().some((l) => l.includes("10.124.0.7/32") && l.startsWith("nat ")), "no NAT rules for an internal network");
+    // The same address again is a conflict.
+    const other = await newNs();
+    await assert.rejects(
+      backend.setup({ containerId: other.id, netns: other.ns, networks: [{ name, ip: "10.124.0.7" }], ports: [] }),
+      (e: unknown) => kindOf(e) === "conflict",
+    );
+  } finally {
+    await backend.teardown({ containerId: id, netns: ns, networks: [name], ports: [] });
+  }
+  await backend.remove(name);
 });

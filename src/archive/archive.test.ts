@@ -237,13 +237,17 @@ test("hostile and broken archives fail with a clear kind and leave no wrong blob
   const good = legacyArchive();
   const blob = Buffer.from("hello");
   const wrongName = `blobs/sha256/${digestOf("other").slice(7)}`;
-  const cases: { name: string; tar: Buffer; kind: string }[] = [
+  // a valid one-layer config, so that the cases below fail on the layer path, not on the config
+  const cfg = JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [digestOf("x")] } });
+  const cases: { name: string; tar: Buffer; kind: string; msg?: RegExp }[] = [
     { name: "absolute member name", tar: new TarBuilder().file("/etc/passwd", "x").file("manifest.json", "[]").build(), kind: "invalid-parameter" },
     { name: "dot-dot member name", tar: new TarBuilder().file("../evil", "x").build(), kind: "invalid-parameter" },
-    { name: "manifest.json Layers outside the archive", tar: new TarBuilder().file("c.json", "{}").file("manifest.json", JSON.stringify([{ Config: "c.json", RepoTags: ["x:y"], Layers: ["../../etc/passwd"] }])).build(), kind: "invalid-parameter" },
+    { name: "manifest.json Layers outside the archive", tar: new TarBuilder().file("c.json", cfg).file("manifest.json", JSON.stringify([{ Config: "c.json", RepoTags: ["x:y"], Layers: ["../../etc/passwd"] }])).build(), kind: "invalid-parameter", msg: /outside the archive/ },
     { name: "manifest.json Config absolute", tar: new TarBuilder().file("manifest.json", JSON.stringify([{ Config: "/etc/passwd", RepoTags: null, Layers: [] }])).build(), kind: "invalid-parameter" },
     { name: "symlinked layer escaping the archive", tar: legacyArchive({ layerTarget: "../../../etc/passwd" }).tar, kind: "invalid-parameter" },
     { name: "symlinked layer to an absolute path", tar: legacyArchive({ layerTarget: "/etc/passwd" }).tar, kind: "invalid-parameter" },
+    { name: "hard link escaping the archive", tar: new TarBuilder().file("c.json", cfg).hardlink("l/layer.tar", "../../etc/passwd").file("manifest.json", JSON.stringify([{ Config: "c.json", RepoTags: null, Layers: ["l/layer.tar"] }])).build(), kind: "invalid-parameter", msg: /outside the archive/ },
+    { name: "symlink loop", tar: new TarBuilder().file("c.json", cfg).symlink("a", "b").symlink("b", "a").file("manifest.json", JSON.stringify([{ Config: "c.json", RepoTags: null, Layers: ["a"] }])).build(), kind: "invalid-parameter", msg: /too many links/ },
     { name: "layer that does not match the config's diff ID", tar: legacyArchive({ tamperLayer: true }).tar, kind: "data-loss" },
     { name: "config that does not match its name", tar: legacyArchive({ configName: `${"0".repeat(64)}.json` }).tar, kind: "data-loss" },
     { name: "blob under a wrong digest", tar: new TarBuilder().file(wrongName, blob).file("index.json", '{"schemaVersion":2,"manifests":[]}').build(), kind: "data-loss" },
@@ -264,7 +268,11 @@ test("hostile and broken archives fail with a clear kind and leave no wrong blob
       let result: unknown;
       await assert.rejects(
         (async () => { result = await loadArchive({ input: Readable.from([c.tar]), content: target }); })(),
-        (e) => { assert.equal(kindOf(e), c.kind, `${(e as Error).message}`); return true; },
+        (e) => {
+          assert.equal(kindOf(e), c.kind, `${(e as Error).message}`);
+          if (c.msg) assert.match((e as Error).message, c.msg);
+          return true;
+        },
       );
       assert.equal(result, undefined, "nothing returned, so nothing gets tagged");
       await assertStoreHonest(target);

@@ -140,6 +140,15 @@ test("berth loads umoci-built images exported by skopeo as docker-archive and oc
   // the file written into the bundle is in the loaded image's top layer
   const top = m.layers.at(-1).digest as Digest;
   assert.equal((await layerFiles(content, top)).get("hello.txt"), "hello from umoci\n");
+  // a plain OCI layout (umoci's directory, tarred): index.json's ref.name is only "t", so no name to tag
+  const plainTar = join(dir, "plain.tar");
+  await sh("tar", ["-cf", plainTar, "-C", layout, "."]);
+  const [p, ...prest] = await loadArchive({ input: createReadStream(plainTar), content });
+  assert.equal(prest.length, 0);
+  const umociIndex = JSON.parse(await readFile(join(layout, "index.json"), "utf8"));
+  assert.equal(p!.manifest.digest, umociIndex.manifests[0].digest);
+  assert.equal(p!.manifest.digest, o!.manifest.digest);
+  assert.deepEqual(p!.tags, []);
   const om = JSON.parse((await content.readBytes(o!.manifest.digest)).toString());
   assert.equal((await layerFiles(content, om.layers.at(-1).digest)).get("hello.txt"), "hello from umoci\n");
 });

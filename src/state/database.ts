@@ -42,9 +42,13 @@ const migrations: readonly string[] = [
      created TEXT NOT NULL
    );
    CREATE INDEX containers_image ON containers(image_id);
+   CREATE TABLE layers (
+     diff_id TEXT PRIMARY KEY,         -- uncompressed layer digest
+     size INTEGER NOT NULL             -- uncompressed bytes (Docker's layer Size)
+   );
    CREATE TABLE leases (
-     id TEXT PRIMARY KEY,              -- protects blobs/layers of an operation in progress from GC
-     resource TEXT NOT NULL,
+     id TEXT PRIMARY KEY,              -- an operation in progress: GC keeps blobs newer than its start
+     created TEXT NOT NULL,
      expires TEXT NOT NULL
    );
    CREATE TABLE build_cache (

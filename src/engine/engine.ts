@@ -1,0 +1,93 @@
+/**
+ * The engine: one object per berth process that owns the stores and offers
+ * each operation as a method (the use-case layer of DESIGN.md). The CLI calls
+ * it in-process; `berth serve` will expose the same methods over the Engine API.
+ * Each method lives in its own module (`<noun>-<verb>.ts`); this class only
+ * wires them to the shared context.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { LocalContentStore } from "../content/local-content-store.ts";
+import { SqliteImageStore } from "../images/sqlite-image-store.ts";
+import { Database } from "../state/index.ts";
+import type { EngineConfig } from "./config.ts";
+import { hostPlatform, type EngineContext } from "./context.ts";
+import { collectGarbage } from "./gc.ts";
+import { imageHistory } from "./image-history.ts";
+import { imageImport, type ImageImportOptions } from "./image-import.ts";
+import { imageInspect } from "./image-inspect.ts";
+import { imageList, type ImageFilters } from "./image-list.ts";
+import { imagePrune } from "./image-prune.ts";
+import { imageRemove } from "./image-remove.ts";
+import { findImage, resolveImage } from "./image-resolve.ts";
+import { imageTag } from "./image-tag.ts";
+import { imageSave } from "./image-save.ts";
+import { imageLoad } from "./image-load.ts";
+import { probeRuntimeBinaries, systemInfo } from "./system-info.ts";
+import type { Readable, Writable } from "node:stream";
+import { systemDf } from "./system-df.ts";
+
+export class Engine {
+  readonly ctx: EngineContext;
+
+  private constructor(ctx: EngineContext) {
+    this.ctx = ctx;
+  }
+
+  static async open(config: EngineConfig, o: { now?: () => Date } = {}): Promise<Engine> {
+    mkdirSync(config.root, { recursive: true, mode: 0o711 });
+    const db = Database.open({ path: join(config.root, "berth.db") });
+    const content = await LocalContentStore.open(config.root);
+    const images = new SqliteImageStore({ db, ...(o.now === undefined ? {} : { now: o.now }) });
+    return new Engine({ config, db, content, images, now: o.now ?? (() => new Date()), platform: hostPlatform() });
+  }
+
+  close(): void {
+    this.ctx.db.close();
+  }
+
+  imageImport(o: ImageImportOptions) {
+    return imageImport(this.ctx, o);
+  }
+  imageList(o: { all?: boolean; filters?: ImageFilters; signal?: AbortSignal } = {}) {
+    return imageList(this.ctx, o);
+  }
+  imageInspect(nameOrId: string, o: { signal?: AbortSignal } = {}) {
+    return imageInspect(this.ctx, nameOrId, o);
+  }
+  imageHistory(nameOrId: string, o: { signal?: AbortSignal } = {}) {
+    return imageHistory(this.ctx, nameOrId, o);
+  }
+  imageTag(source: string, target: string): void {
+    imageTag(this.ctx, source, target);
+  }
+  imageRemove(nameOrId: string, o: { force?: boolean; noPrune?: boolean; signal?: AbortSignal } = {}) {
+    return imageRemove(this.ctx, nameOrId, o);
+  }
+  imagePrune(o: { all?: boolean; filters?: ImageFilters; signal?: AbortSignal } = {}) {
+    return imagePrune(this.ctx, o);
+  }
+  imageExists(nameOrId: string): boolean {
+    return findImage(this.ctx, nameOrId) !== undefined;
+  }
+  imageResolve(nameOrId: string) {
+    return resolveImage(this.ctx, nameOrId);
+  }
+  imageSave(names: readonly string[], out: Writable, o: { signal?: AbortSignal } = {}) {
+    return imageSave(this.ctx, names, out, o);
+  }
+  imageLoad(input: Readable, o: { signal?: AbortSignal; onProgress?: (msg: string) => void } = {}) {
+    return imageLoad(this.ctx, input, o);
+  }
+  async systemInfo() {
+    const runtimes = await probeRuntimeBinaries();
+    const preferred = this.ctx.config.runtime ?? (runtimes["runc"] !== undefined ? "runc" : (Object.keys(runtimes)[0] ?? "none"));
+    return systemInfo(this.ctx, runtimes, preferred);
+  }
+  systemDf(o: { signal?: AbortSignal } = {}) {
+    return systemDf(this.ctx, o);
+  }
+  collectGarbage(o: { signal?: AbortSignal } = {}) {
+    return collectGarbage(this.ctx, o);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Runs the real `berth` command in a child process, as a user would, against
+ * a private root (BERTH_ROOT/BERTH_RUNROOT in a temp dir).
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const BERTH_ENTRY = resolve(fileURLToPath(import.meta.url), "../../bin/berth.ts");
+
+export interface BerthResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly stdoutBytes: Buffer;
+}
+
+export interface BerthSandbox {
+  readonly root: string;
+  readonly runRoot: string;
+  readonly env: Record<string, string>;
+  run(args: readonly string[], o?: { input?: Uint8Array | string; env?: Record<string, string>; timeoutMs?: number }): Promise<BerthResult>;
+  cleanup(): void;
+}
+
+export function berthSandbox(prefix = "berth-test-"): BerthSandbox {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const root = join(dir, "root");
+  const runRoot = join(dir, "run");
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    BERTH_ROOT: root,
+    BERTH_RUNROOT: runRoot,
+    BERTH_CONFIG: join(dir, "config.json"),
+  };
+  return {
+    root,
+    runRoot,
+    env,
+    run: (args, o = {}) => runBerth(args, { env: { ...env, ...(o.env ?? {}) }, ...(o.input === undefined ? {} : { input: o.input }), ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }) }),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export function runBerth(
+  args: readonly string[],
+  o: { env: Record<string, string>; input?: Uint8Array | string; timeoutMs?: number },
+): Promise<BerthResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", BERTH_ENTRY, ...args], {
+      env: o.env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 120_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const stdoutBytes = Buffer.concat(out);
+      resolvePromise({ code: code ?? (signal === null ? -1 : 128), stdout: stdoutBytes.toString(), stderr: Buffer.concat(err).toString(), stdoutBytes });
+    });
+    child.stdin.on("error", () => {});
+    if (o.input !== undefined) child.stdin.end(o.input);
+    else child.stdin.end();
+  });
+}

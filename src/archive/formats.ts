@@ -1,6 +1,6 @@
 /**
- * The JSON documents of image archives, validated from `unknown` (private
- * stand-ins until src/oci/validate.ts lands).
+ * The JSON documents of image archives, validated from `unknown`; manifests,
+ * indexes and configs go through src/oci/validate.ts.
  *
  * docker-archive (moby image/tarexport):
  *   manifest.json  [{ "Config": "<path>", "RepoTags": ["busybox:latest"] | null,
@@ -8,8 +8,17 @@
  *   repositories   { "<familiar name>": { "<tag>": "<hex of the top layer>" } }
  * OCI image layout (image-spec image-layout.md): `oci-layout`, `index.json`, `blobs/<alg>/<hex>`.
  */
-import { dataLoss, invalidParameter, isDigest, type Descriptor, type Digest, type PlatformSpec } from "../core/index.ts";
-import { MediaTypes, type ImageIndex, type ImageManifest } from "../oci/index.ts";
+import {
+  EngineError,
+  invalidParameter,
+  isEngineError,
+  parseDigest,
+  type Descriptor,
+  type Digest,
+  type PlatformSpec,
+} from "../core/index.ts";
+import { MediaTypes } from "../oci/index.ts";
+import { parseDescriptor, parseImageConfig, parseManifest, type ParsedManifest } from "../oci/validate.ts";
 
 export const OCI_LAYOUT_FILE = "oci-layout";
 export const OCI_INDEX_FILE = "index.json";
@@ -51,88 +60,28 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function stringRecord(v: unknown): Record<string, string> | undefined {
-  if (!isObject(v)) return undefined;
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(v)) if (typeof x === "string") out[k] = x;
-  return out;
+function withContext<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (isEngineError(err)) throw new EngineError(err.kind, `${what}: ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
-export function parseDescriptor(v: unknown, what: string): Descriptor {
-  if (!isObject(v)) throw invalidParameter(`${what}: descriptor is not an object`);
-  const { mediaType, digest, size } = v;
-  if (typeof mediaType !== "string" || mediaType === "") throw invalidParameter(`${what}: descriptor has no mediaType`);
-  if (typeof digest !== "string" || !isDigest(digest)) {
-    throw invalidParameter(`${what}: invalid or unsupported digest ${JSON.stringify(digest)}`);
-  }
-  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
-    throw invalidParameter(`${what}: invalid size ${JSON.stringify(size)}`);
-  }
-  const annotations = stringRecord(v["annotations"]);
-  const p = v["platform"];
-  let platform: PlatformSpec | undefined;
-  if (isObject(p) && typeof p["architecture"] === "string" && typeof p["os"] === "string") {
-    platform = {
-      architecture: p["architecture"],
-      os: p["os"],
-      ...(typeof p["variant"] === "string" ? { variant: p["variant"] } : {}),
-    };
-  }
-  const urls = Array.isArray(v["urls"]) ? v["urls"].filter((u): u is string => typeof u === "string") : undefined;
-  return {
-    mediaType,
-    digest,
-    size,
-    ...(annotations !== undefined ? { annotations } : {}),
-    ...(platform !== undefined ? { platform } : {}),
-    ...(urls !== undefined ? { urls } : {}),
-  };
+/** Parses an image manifest or an index (oci/validate), naming the document in errors. @throws invalid-parameter */
+export function parseManifestOrIndex(raw: Uint8Array, hint: string, what: string): ParsedManifest {
+  return withContext(what, () => parseManifest(raw, hint === "" ? undefined : hint));
 }
 
-/** Parses an image manifest or an index. `hint` is the media type of the descriptor that named it. */
-export function parseManifestOrIndex(
-  raw: Uint8Array,
-  hint: string,
-  what: string,
-): { kind: "manifest"; value: ImageManifest } | { kind: "index"; value: ImageIndex } {
-  const v = parseJson(raw, what);
-  if (!isObject(v)) throw invalidParameter(`${what}: not a JSON object`);
-  if (v["schemaVersion"] !== 2) throw invalidParameter(`${what}: unsupported schemaVersion ${JSON.stringify(v["schemaVersion"])}`);
-  const mt = typeof v["mediaType"] === "string" ? v["mediaType"] : hint;
-  if (typeof v["mediaType"] === "string" && hint !== "" && v["mediaType"] !== hint) {
-    throw dataLoss(`${what}: media type ${v["mediaType"]} does not match its descriptor's ${hint}`);
-  }
-  const annotations = stringRecord(v["annotations"]);
-  const base = { schemaVersion: 2 as const, ...(typeof v["mediaType"] === "string" ? { mediaType: mt } : {}), ...(annotations ? { annotations } : {}) };
-  if (INDEX_TYPES.has(mt) || (!MANIFEST_TYPES.has(mt) && Array.isArray(v["manifests"]))) {
-    if (!Array.isArray(v["manifests"])) throw invalidParameter(`${what}: index has no manifests`);
-    const manifests = v["manifests"].map((d, i) => parseDescriptor(d, `${what}: manifests[${i}]`));
-    return { kind: "index", value: { ...base, manifests } };
-  }
-  if (MANIFEST_TYPES.has(mt) || (mt === "" && isObject(v["config"]))) {
-    const config = parseDescriptor(v["config"], `${what}: config`);
-    if (!Array.isArray(v["layers"])) throw invalidParameter(`${what}: manifest has no layers`);
-    const layers = v["layers"].map((d, i) => parseDescriptor(d, `${what}: layers[${i}]`));
-    return { kind: "manifest", value: { ...base, config, layers } };
-  }
-  throw invalidParameter(`${what}: unsupported manifest media type ${JSON.stringify(mt)}`);
-}
-
-/** @throws invalid-parameter */
+/** The parts of an image config that archives need (oci/validate parses it). @throws invalid-parameter */
 export function parseConfigFacts(raw: Uint8Array, what: string): ConfigFacts {
-  const v = parseJson(raw, what);
-  if (!isObject(v)) throw invalidParameter(`${what}: image config is not a JSON object`);
-  const rootfs = v["rootfs"];
-  if (!isObject(rootfs) || !Array.isArray(rootfs["diff_ids"])) throw invalidParameter(`${what}: image config has no rootfs.diff_ids`);
-  const diffIds = rootfs["diff_ids"].map((d) => {
-    if (typeof d !== "string" || !isDigest(d)) throw invalidParameter(`${what}: invalid diff_id ${JSON.stringify(d)}`);
-    return d;
-  });
+  const c = withContext(what, () => parseImageConfig(raw));
   return {
-    architecture: typeof v["architecture"] === "string" ? v["architecture"] : "",
-    os: typeof v["os"] === "string" ? v["os"] : "",
-    ...(typeof v["variant"] === "string" ? { variant: v["variant"] } : {}),
-    diffIds,
+    architecture: c.architecture,
+    os: c.os,
+    ...(c.variant !== undefined ? { variant: c.variant } : {}),
+    diffIds: c.rootfs.diff_ids.map((d) => parseDigest(d)),
   };
 }
 
@@ -163,14 +112,6 @@ export function parseDockerManifest(raw: Uint8Array): DockerManifestItem[] {
       ...(sources !== undefined ? { LayerSources: sources } : {}),
     };
   });
-}
-
-/** The media type family of a layer: how its bytes are compressed, judged by media type. */
-export function layerCompressionOf(mediaType: string): "none" | "gzip" | "zstd" | "unknown" {
-  if (mediaType.endsWith("+gzip") || mediaType.endsWith(".tar.gzip")) return "gzip";
-  if (mediaType.endsWith("+zstd")) return "zstd";
-  if (mediaType.endsWith(".tar") || mediaType === "application/vnd.docker.image.rootfs.diff.tar") return "none";
-  return "unknown";
 }
 
 /** The OCI platform of the running host (Go GOARCH names). */

@@ -63,7 +63,6 @@ import {
   OCI_INDEX_FILE,
   parseConfigFacts,
   parseDockerManifest,
-  parseJson,
   parseManifestOrIndex,
   type ConfigFacts,
 } from "./formats.ts";

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { kindOf } from "../../core/errors.ts";
-import { chompHeredocContent, dumpAST, parse } from "./parser.ts";
+import { chompHeredocContent, dumpAST, parse, parseWords } from "./parser.ts";
 
 const testdata = new URL("./testdata/", import.meta.url);
 const update = process.env["UPDATE_GOLDEN"] === "1";
@@ -91,4 +91,19 @@ test("parse errors are located invalid-parameter errors", () => {
       src,
     );
   }
+});
+
+test("parseWords keeps quotes and escapes, like BuildKit", () => {
+  const table: [string, string[]][] = [
+    ["a b", ["a", "b"]],
+    ['a="x y" b', ['a="x y"', "b"]],
+    ["a='x\\' b", ["a='x\\'", "b"]], // no escapes inside single quotes
+    ['a="x\\" y" b', ['a="x\\" y"', "b"]], // escaped double quote stays inside
+    ["a\\ b c", ["a\\ b", "c"]],
+    ["a \\", ["a"]], // trailing escape dropped
+    ['""', ['""']],
+    ["  lead  ", ["lead"]],
+  ];
+  for (const [input, want] of table) assert.deepEqual(parseWords(input, "\\"), want, input);
+  assert.deepEqual(parseWords("a` b", "`"), ["a` b"]);
 });

@@ -422,9 +422,16 @@ function extractFlags(line: string): { rest: string; flags: string[] } {
 export function parseWords(rest: string, escape: EscapeToken): string[] {
   const words: string[] = [];
   let word = "";
-  let quote = "";
+  let quote = ""; // the open quote character, "" outside quotes
   let inWord = false;
+  let blankOk = false; // a quoted empty string still makes a word
   const cs = Array.from(rest);
+  const flush = (): void => {
+    if (blankOk || word !== "") words.push(word);
+    word = "";
+    inWord = false;
+    blankOk = false;
+  };
   for (let pos = 0; pos < cs.length; pos++) {
     let ch = cs[pos] ?? "";
     if (!inWord) {
@@ -433,27 +440,33 @@ export function parseWords(rest: string, escape: EscapeToken): string[] {
     }
     if (quote === "") {
       if (/\s/.test(ch)) {
-        words.push(word);
-        word = "";
-        inWord = false;
+        flush();
         continue;
       }
-      if (ch === "'" || ch === '"') quote = ch;
-    } else if (ch === quote) {
-      quote = "";
-    }
-    if (ch === escape) {
-      if (pos + 1 === cs.length) {
+      if (ch === "'" || ch === '"') {
+        quote = ch;
+        blankOk = true;
+      } else if (ch === escape) {
+        if (pos + 1 === cs.length) continue; // a trailing escape is dropped
         word += ch;
-        continue;
+        pos++;
+        ch = cs[pos] ?? "";
       }
+      word += ch;
+      continue;
+    }
+    if (ch === quote) quote = "";
+    else if (ch === escape && quote !== "'") {
+      // Inside double quotes the escape keeps the next character (even `"`) in
+      // the quote; single quotes escape nothing.
+      if (pos + 1 === cs.length) continue;
       word += ch;
       pos++;
       ch = cs[pos] ?? "";
     }
     word += ch;
   }
-  if (inWord && word !== "") words.push(word);
+  if (inWord) flush();
   return words;
 }
 

@@ -5,17 +5,19 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile, readFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, rm, rmdir, stat, symlink, writeFile, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { requires, findExecutable } from "../../../src/testing/requires.ts";
 import { ConmonRuntime } from "../../../src/runtime/conmon-runtime.ts";
 import { prepareSpec, probeHost, serializeSpec, type ContainerSpecInput, type HostFacts } from "../../../src/runtime/spec.ts";
 import { readLogs } from "../../../src/runtime/logs.ts";
 import type { OciProcess } from "../../../src/runtime/oci-spec.ts";
+import { kindOf } from "../../../src/core/errors.ts";
 
 const skip = requires("root", "runc", "conmon", "busybox");
-const APPLETS = ["sh", "ps", "mount", "cat", "true", "sleep", "ls", "id", "echo", "grep", "kill"];
+const APPLETS = ["sh", "ps", "mount", "cat", "true", "sleep", "ls", "id", "echo", "grep", "kill", "unshare", "hostname", "touch", "tty", "mkdir", "tr"];
 
 let tmp = "";
 let rootfs = "";
@@ -23,6 +25,8 @@ let host: HostFacts;
 let rt: ConmonRuntime;
 const created: { id: string; runDir: string }[] = [];
 let seq = 0;
+/** A cgroup parent of this test run's own, removed in after(). */
+const CGROUP_PARENT = `/berth-rt-test-${process.pid}`;
 
 async function bounded<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -36,16 +40,16 @@ async function bounded<T>(what: string, fn: () => Promise<T | undefined>, ms = 1
 
 interface Ctr { id: string; bundle: string; runDir: string; logPath: string; pid: number; monitorPid: number }
 
-async function createContainer(args: string[], extra: Partial<ContainerSpecInput> = {}): Promise<Ctr> {
+async function createContainer(args: string[], extra: Partial<ContainerSpecInput> = {}, tty = false): Promise<Ctr> {
   const id = `berth-rt-test-${process.pid}-${++seq}`;
   const bundle = join(tmp, id, "bundle");
   const runDir = join(tmp, id, "run");
   const logPath = join(tmp, id, "ctr.log");
   await mkdir(bundle, { recursive: true });
-  const { spec } = await prepareSpec({ id, rootfs, image: { Env: ["PATH=/bin"] }, cmd: args, ...extra }, host);
+  const { spec } = await prepareSpec({ id, rootfs, image: { Env: ["PATH=/bin"] }, cmd: args, tty, cgroupParent: CGROUP_PARENT, ...extra }, host);
   await writeFile(join(bundle, "config.json"), serializeSpec(spec));
   created.push({ id, runDir });
-  const { pid, monitorPid } = await rt.create({ id, bundle, runDir, logPath, tty: false, stdin: false });
+  const { pid, monitorPid } = await rt.create({ id, bundle, runDir, logPath, tty, stdin: false });
   return { id, bundle, runDir, logPath, pid, monitorPid };
 }
 
@@ -60,8 +64,8 @@ async function output(c: Ctr): Promise<{ stdout: string; stderr: string }> {
   return out;
 }
 
-async function run(args: string[], extra: Partial<ContainerSpecInput> = {}): Promise<{ code: number; stdout: string; stderr: string; c: Ctr }> {
-  const c = await createContainer(args, extra);
+async function run(args: string[], extra: Partial<ContainerSpecInput> = {}, tty = false): Promise<{ code: number; stdout: string; stderr: string; c: Ctr }> {
+  const c = await createContainer(args, extra, tty);
   await rt.start(c.id);
   const code = await waitExit(c);
   // conmon writes the exit file after draining the container's output.
@@ -99,6 +103,9 @@ after(async () => {
     if (Number.isFinite(monitor) && monitor > 0 && alive(monitor)) process.kill(monitor, "SIGKILL");
   }
   await rm(tmp, { recursive: true, force: true });
+  for (const ctrl of await readdir("/sys/fs/cgroup").catch(() => [] as string[])) {
+    await rmdir(join("/sys/fs/cgroup", ctrl, CGROUP_PARENT)).catch(() => undefined);
+  }
 });
 
 test("only the container's own processes are visible, and it is PID 1", { skip }, async () => {
@@ -149,6 +156,7 @@ test("kill with SIGTERM, pause/resume, and the monitor is daemonised", { skip },
   assert.notEqual(ppid, process.pid);
   await rt.start(c.id);
   assert.equal((await rt.state(c.id))?.status, "running");
+  assert.ok((await stat(rt.attachSocketPath(c.runDir))).isSocket(), "conmon's attach socket is where attachSocketPath says");
   await bounded("ready", async () => ((await output(c)).stdout.includes("ready") ? true : undefined));
   await rt.pause(c.id);
   assert.equal((await rt.state(c.id))?.status, "paused");
@@ -186,6 +194,52 @@ test("delete leaves no runtime state and no process", { skip }, async () => {
 
 test("runtime errors are reported with runc's message", { skip }, async () => {
   await assert.rejects(createContainer(["/does-not-exist"]).then((c) => rt.start(c.id)), (err: Error) => /does-not-exist|no such file/i.test(err.message));
+});
+
+test("the default seccomp profile blocks unshare; unconfined allows it", { skip }, async () => {
+  const blocked = await run(["unshare", "-U", "true"]);
+  assert.notEqual(blocked.code, 0);
+  assert.match(blocked.stderr, /operation not permitted/i);
+  const allowed = await run(["unshare", "-U", "true"], { seccomp: "unconfined" });
+  assert.equal(allowed.code, 0, allowed.stderr);
+});
+
+test("user, hostname, read-only rootfs, nofile limit, memory limit as docker sets them", { skip }, async () => {
+  const u = await run(["sh", "-c", "id -u; id -g; echo $HOME"], { user: "nobody" });
+  assert.equal(u.stdout, "65534\n65534\n/nonexistent\n");
+  const h = await run(["hostname"], { hostname: "berth-host" });
+  assert.equal(h.stdout, "berth-host\n");
+  const ro = await run(["touch", "/x"], { readOnly: true });
+  assert.notEqual(ro.code, 0);
+  assert.match(ro.stderr, /read-only file system/i);
+  const n = await run(["sh", "-c", "ulimit -n"]);
+  assert.equal(Number(n.stdout.trim()), Math.min(1048576, host.nofileHardLimit));
+  if (host.cgroupVersion !== 2) {
+    const m = await run(["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"], { memory: 64 * 1024 * 1024 });
+    assert.equal(m.stdout.trim(), String(64 * 1024 * 1024));
+  }
+});
+
+test("--init makes tini PID 1 and reaps; the command is its child", { skip: skip || (!existsSync("/usr/bin/tini-static") && "needs tini-static") }, async () => {
+  const r = await run(["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo pid=$$"], { init: true });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^\/sbin\/docker-init -- sh/);
+  assert.match(r.stdout, /pid=(?!1\n)\d+/);
+});
+
+test("a terminal container runs with a tty and logs its output", { skip }, async () => {
+  const r = await run(["sh", "-c", "tty; echo $TERM"], {}, true);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /\/dev\/pts\/0/);
+  assert.match(r.stdout, /xterm/);
+});
+
+test("create honours an abort signal", { skip }, async () => {
+  const ac = new AbortController();
+  ac.abort();
+  const id = `berth-rt-test-${process.pid}-abort`;
+  await assert.rejects(rt.create({ id, bundle: join(tmp, "nope"), runDir: join(tmp, id), logPath: join(tmp, id, "log"), tty: false, stdin: false, signal: ac.signal }), (e: Error) => kindOf(e) === "cancelled");
+  assert.equal(await rt.state(id), undefined);
 });
 
 test("measure create+start+wait of true", { skip }, async () => {

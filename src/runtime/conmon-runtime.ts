@@ -14,7 +14,7 @@ import { spawn, execFile } from "node:child_process";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { cancelled, invalidParameter, notFound, systemError, throwIfAborted, unavailable } from "../core/errors.ts";
+import { cancelled, conflict, invalidParameter, notFound, systemError, throwIfAborted, unavailable } from "../core/errors.ts";
 import type { ExecOptions, ExecSession, ExitStatus, OciRuntime, RuntimeCreateOptions, RuntimeState } from "./oci-runtime.ts";
 
 export interface ConmonRuntimeOptions {
@@ -326,7 +326,8 @@ export class ConmonRuntime implements OciRuntime {
     if (first.data < 0) {
       pipe.destroy();
       const text = runtimeMessage(first.message ?? "") || `${this.name} exec failed`;
-      if (/container does not exist|not running|cannot exec in a stopped/i.test(text)) throw notFound(`container ${o.id} is not running: ${text}`);
+      if (/does not exist/i.test(text)) throw notFound(`No such container: ${o.id}`, { cause: new Error(text) });
+      if (/not running|stopped container|paused/i.test(text)) throw conflict(`Container ${o.id} is not running`, { cause: new Error(text) });
       throw systemError(text);
     }
     // The second message (exit code) arrives when the process ends; don't let it hold the event loop.

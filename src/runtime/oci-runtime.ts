@@ -112,7 +112,7 @@ export interface OciRuntime {
    * Runs a process in a running container through `conmon --exec`, which
    * monitors it, logs its output and records its exit code (in
    * `<sessionDir>/exits/<id>`). Resolves once the process has started.
-   * @throws not-found, system, cancelled
+   * @throws not-found (no such container), conflict (container not running), system, cancelled
    */
   exec(o: ExecOptions): Promise<ExecSession>;
   /**

@@ -242,6 +242,20 @@ test("create honours an abort signal", { skip }, async () => {
   assert.equal(await rt.state(id), undefined);
 });
 
+test("errors are classified: unknown id is not-found, exec in a stopped container is conflict", { skip }, async () => {
+  assert.equal(await rt.state("berth-no-such-container"), undefined);
+  await assert.rejects(rt.kill("berth-no-such-container", "TERM"), (e: Error) => kindOf(e) === "not-found");
+  await assert.rejects(rt.start("berth-no-such-container"), (e: Error) => kindOf(e) === "not-found");
+  await assert.doesNotReject(rt.delete("berth-no-such-container"));
+  const r = await run(["true"]);
+  const sessionDir = join(tmp, r.c.id, "exec-stopped");
+  const proc: OciProcess = { args: ["true"], env: ["PATH=/bin"], cwd: "/", user: { uid: 0, gid: 0 } };
+  await assert.rejects(
+    rt.exec({ id: r.c.id, sessionId: "x", sessionDir, process: proc, logPath: join(sessionDir, "log"), tty: false, stdin: false }),
+    (e: Error) => kindOf(e) === "conflict",
+  );
+});
+
 test("measure create+start+wait of true", { skip }, async () => {
   const times: number[] = [];
   for (let i = 0; i < 10; i++) {

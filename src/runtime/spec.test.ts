@@ -195,6 +195,8 @@ test("process basics: no-new-privileges, read-only root, hostname, workdir, init
   assert.equal(s.process.cwd, "/app");
   assert.deepEqual(s.annotations, { a: "b" });
   assert.equal(spec().hostname, "0123456789ab");
+  assert.equal(spec({ netns: "host" }, { hostname: "the-host" }).hostname, "the-host");
+  assert.equal(spec({ netns: "host", hostname: "mine" }, { hostname: "the-host" }).hostname, "mine");
   assert.equal(spec().process.cwd, "/");
   assert.equal(spec({ image: { Cmd: ["sh"], WorkingDir: "/w" } }).process.cwd, "/w");
   assert.equal(spec({ image: { Cmd: ["sh"], WorkingDir: "/w" }, workdir: "/x" }).process.cwd, "/x");

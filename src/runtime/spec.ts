@@ -23,11 +23,11 @@
  * - resources: memory, memory+swap (default 2×memory; -1 unlimited; omitted without swap accounting),
  *   cpus → quota/period 100000, shares, pids.
  * - seccomp default profile (seccomp-default.ts) unless privileged or "unconfined".
- * - no-new-privileges, read-only rootfs, hostname/domainname, --init (tini as /sbin/docker-init, PID 1).
+ * - no-new-privileges, read-only rootfs, hostname (default: short id, or the host's with --network host)/domainname, --init (tini as /sbin/docker-init, PID 1).
  */
 import { readFile, readdir, stat } from "node:fs/promises";
 import { posix } from "node:path";
-import { arch as osArch, release } from "node:os";
+import { arch as osArch, hostname as osHostname, release } from "node:os";
 import type { ContainerConfig } from "../oci/types.ts";
 import { invalidParameter } from "../core/errors.ts";
 import type { OciDevice, OciDeviceCgroup, OciMount, OciNamespace, OciRlimit, OciSpec } from "./oci-spec.ts";
@@ -93,6 +93,8 @@ export interface HostFacts {
   kernel: readonly [number, number];
   /** Static init binary for --init (tini-static), if found. */
   initPath?: string | undefined;
+  /** The host's hostname: the default for --network host. */
+  hostname?: string | undefined;
   /** Host device nodes, for --privileged. */
   devices?: readonly OciDevice[] | undefined;
 }
@@ -282,7 +284,9 @@ export function buildSpec(input: ContainerSpecInput, host: HostFacts, user: Exec
   const workdir = input.workdir !== undefined && input.workdir !== "" ? input.workdir : input.image.WorkingDir !== undefined && input.image.WorkingDir !== "" ? input.image.WorkingDir : "/";
   if (!workdir.startsWith("/")) throw invalidParameter(`the working directory '${workdir}' is invalid, it needs to be an absolute path`);
 
-  const hostname = input.hostname !== undefined && input.hostname !== "" ? input.hostname : input.id.slice(0, 12);
+  // Docker: --network host defaults the hostname to the host's; otherwise the short id.
+  const defaultHostname = input.netns === "host" && host.hostname !== undefined ? host.hostname : input.id.slice(0, 12);
+  const hostname = input.hostname !== undefined && input.hostname !== "" ? input.hostname : defaultHostname;
   const configEnv = mergeEnv(input.image.Env ?? [], input.env ?? []);
   // moby CreateDaemonEnvironment: PATH and HOSTNAME first, the config env replaces them in place.
   const daemonEnv: string[] = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`];
@@ -473,6 +477,7 @@ export async function probeHost(): Promise<HostFacts> {
     arch: a === "x64" ? "x86_64" : a === "arm64" ? "aarch64" : a,
     kernel: [Number(m?.[1] ?? 0), Number(m?.[2] ?? 0)],
     initPath,
+    hostname: osHostname(),
     devices: await hostDevices(),
   };
 }

@@ -7,9 +7,14 @@
  * symlink(), link(), mkdir(), mknod) after removing whatever was there, and metadata is set through
  * the opened fd or the l* calls. Directory metadata is set last (children change mtimes), again
  * through an O_NOFOLLOW|O_DIRECTORY fd after re-checking the parents.
+ *
+ * File-system calls are synchronous on purpose: each is a single short syscall, and the promise
+ * API's thread-pool round trips made unpacking /usr/share (53k files, 596 MB) take 46 s; with sync
+ * calls it takes 3-12 s, the same range as GNU tar -x on the same (busy) machine. The event loop
+ * still turns between data chunks.
  */
 import { constants, type BigIntStats } from "node:fs";
-import { lchown, link, lstat, lutimes, mkdir, open, rm, symlink, unlink, chmod, type FileHandle } from "node:fs/promises";
+import { chmodSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
@@ -51,19 +56,14 @@ function errCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
-async function lstatOrUndefined(p: string): Promise<BigIntStats | undefined> {
-  try {
-    return await lstat(p, { bigint: true });
-  } catch (e) {
-    if (errCode(e) === "ENOENT") return undefined;
-    throw e;
-  }
+function lstatOrUndefined(p: string): BigIntStats | undefined {
+  return lstatSync(p, { bigint: true, throwIfNoEntry: false });
 }
 
 /** Owners are set best effort when not root (rootless unpack keeps the caller's ids). */
-async function tryChown(fn: () => Promise<void>): Promise<void> {
+function tryChown(fn: () => void): void {
   try {
-    await fn();
+    fn();
   } catch (e) {
     if (!isRoot && (errCode(e) === "EPERM" || errCode(e) === "EINVAL")) return;
     throw e;
@@ -107,15 +107,15 @@ class Applier {
   }
 
   /** Makes sure every component of `parts` is a real directory inside the root, creating missing ones (0755 root:root). */
-  async ensureDirs(parts: readonly string[], member: string, create: boolean): Promise<void> {
+  ensureDirs(parts: readonly string[], member: string, create: boolean): void {
     let rel = "";
     for (const c of parts) {
       rel = rel === "" ? c : `${rel}/${c}`;
       if (this.dirs.has(rel)) continue;
-      const st = await lstatOrUndefined(this.abs(rel));
+      const st = lstatOrUndefined(this.abs(rel));
       if (st === undefined) {
         if (!create) throw invalidParameter(`invalid tar member ${JSON.stringify(member)}: ${rel} does not exist`);
-        await mkdir(this.abs(rel), { mode: 0o755 });
+        mkdirSync(this.abs(rel), { mode: 0o755 });
       } else if (st.isSymbolicLink()) {
         throw invalidParameter(`invalid tar member ${JSON.stringify(member)}: path goes through symlink ${rel}`);
       } else if (!st.isDirectory()) {
@@ -132,17 +132,17 @@ class Applier {
   }
 
   /** Removes whatever is at `rel` unless it is a directory and `keepDir`. Returns true if a directory was kept. */
-  async clear(rel: string, keepDir: boolean): Promise<boolean> {
+  clear(rel: string, keepDir: boolean): boolean {
     const p = this.abs(rel);
-    const st = await lstatOrUndefined(p);
+    const st = lstatOrUndefined(p);
     if (st === undefined) return false;
     if (st.isDirectory()) {
       if (keepDir) return true;
       this.forget(rel);
-      await rm(p, { recursive: true, force: true }); // rm never follows symlinks inside the tree
+      rmSync(p, { recursive: true, force: true }); // rm never follows symlinks inside the tree
       return false;
     }
-    await unlink(p);
+    unlinkSync(p);
     return false;
   }
 
@@ -168,50 +168,50 @@ class Applier {
     if (wo.kind !== "none") {
       if (this.o.mode === "import") throw invalidParameter(`invalid tar member ${JSON.stringify(name)}: whiteouts are not allowed in an imported archive`);
       if (wo.kind === "meta") return;
-      await this.ensureDirs(parentParts, name, true);
+      this.ensureDirs(parentParts, name, true);
       if (wo.kind === "opaque") {
         await setXattr(this.abs(parentParts.join("/")), "trusted.overlay.opaque", "y", this.o.signal);
         return;
       }
       const target = [...parentParts, wo.target].join("/");
-      await this.clear(target, false);
+      this.clear(target, false);
       await mknod(this.abs(target), { type: "c", mode: 0, major: 0, minor: 0, ...(this.o.signal ? { signal: this.o.signal } : {}) });
-      await tryChown(() => lchown(this.abs(target), uid, gid));
+      tryChown(() => lchownSync(this.abs(target), uid, gid));
       return;
     }
 
-    await this.ensureDirs(parentParts, name, true);
+    this.ensureDirs(parentParts, name, true);
     const p = this.abs(rel);
     switch (type) {
       case "directory": {
-        if (!(await this.clear(rel, true))) await mkdir(p, { mode: 0o700 });
+        if (!this.clear(rel, true)) mkdirSync(p, { mode: 0o700 });
         this.dirs.add(rel);
         this.deferred.set(rel, { mode, uid, gid, mtime });
         return;
       }
       case "file":
       case "contiguous-file": {
-        await this.clear(rel, false);
-        const fh = await open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+        this.clear(rel, false);
+        const fd = openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
         try {
           for await (const chunk of body) {
             let off = 0;
-            while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+            while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
             this.size += chunk.length;
           }
-          await tryChown(() => fh.chown(uid, gid));
-          await fh.chmod(mode);
-          await fh.utimes(mtime, mtime);
+          tryChown(() => fchownSync(fd, uid, gid));
+          fchmodSync(fd, mode);
+          futimesSync(fd, mtime, mtime);
         } finally {
-          await fh.close();
+          closeSync(fd);
         }
         return;
       }
       case "symlink": {
-        await this.clear(rel, false);
-        await symlink(h.linkname ?? "", p);
-        await tryChown(() => lchown(p, uid, gid));
-        await lutimes(p, mtime, mtime);
+        this.clear(rel, false);
+        symlinkSync(h.linkname ?? "", p);
+        tryChown(() => lchownSync(p, uid, gid));
+        lutimesSync(p, mtime, mtime);
         return;
       }
       case "link": {
@@ -219,17 +219,17 @@ class Applier {
         const what = `invalid tar member ${JSON.stringify(name)}: hardlink target ${JSON.stringify(h.linkname)}`;
         if (targetParts.length === 0) throw invalidParameter(`${what} is the root`);
         try {
-          await this.ensureDirs(targetParts.slice(0, -1), name, false);
+          this.ensureDirs(targetParts.slice(0, -1), name, false);
         } catch (e) {
           throw invalidParameter(`${what} is not inside this layer`, { cause: e });
         }
         const targetRel = targetParts.join("/");
-        const st = await lstatOrUndefined(this.abs(targetRel));
+        const st = lstatOrUndefined(this.abs(targetRel));
         if (st === undefined) throw invalidParameter(`${what} does not exist in this layer`);
         if (st.isDirectory()) throw invalidParameter(`${what} is a directory`);
         if (targetRel === rel) return; // a link to itself changes nothing
-        await this.clear(rel, false);
-        await link(this.abs(targetRel), p);
+        this.clear(rel, false);
+        linkSync(this.abs(targetRel), p);
         return;
       }
       case "fifo":
@@ -238,12 +238,12 @@ class Applier {
         if (type !== "fifo" && this.o.allowDevices !== true) {
           throw invalidParameter(`invalid tar member ${JSON.stringify(name)}: device nodes are not allowed here`);
         }
-        await this.clear(rel, false);
+        this.clear(rel, false);
         const t = type === "fifo" ? "p" : type === "character-device" ? "c" : "b";
         await mknod(p, { type: t, mode, major: h.devmajor ?? 0, minor: h.devminor ?? 0, ...(this.o.signal ? { signal: this.o.signal } : {}) });
-        await tryChown(() => lchown(p, uid, gid));
-        if (mode & 0o7000) await chmod(p, mode); // chown cleared set-id bits; p is a node we just made, not a symlink
-        await lutimes(p, mtime, mtime);
+        tryChown(() => lchownSync(p, uid, gid));
+        if (mode & 0o7000) chmodSync(p, mode); // chown cleared set-id bits; p is a node we just made, not a symlink
+        lutimesSync(p, mtime, mtime);
         return;
       }
       default:
@@ -258,16 +258,14 @@ class Applier {
       throwIfAborted(this.o.signal);
       const m = this.deferred.get(rel)!;
       const parts = rel === "" ? [] : rel.split("/");
-      await this.ensureDirs(parts.slice(0, -1), rel, false);
-      let fh: FileHandle | undefined;
+      this.ensureDirs(parts.slice(0, -1), rel, false);
+      const fd = openSync(this.abs(rel), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       try {
-        fh = await open(this.abs(rel), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-        const h = fh;
-        await tryChown(() => h.chown(m.uid, m.gid));
-        await fh.chmod(m.mode);
-        await fh.utimes(m.mtime, m.mtime);
+        tryChown(() => fchownSync(fd, m.uid, m.gid));
+        fchmodSync(fd, m.mode);
+        futimesSync(fd, m.mtime, m.mtime);
       } finally {
-        await fh?.close();
+        closeSync(fd);
       }
     }
   }

@@ -8,12 +8,11 @@
  * no atime/ctime, no uname/gname; PAX headers only for long or non-ASCII names and ids that do
  * not fit ustar; hardlinks within the tree become link entries to the first path (in walk order).
  */
-import { createReadStream, type BigIntStats } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
-import { invalidParameter, throwIfAborted } from "../core/errors.ts";
+import { invalidParameter, systemError, throwIfAborted } from "../core/errors.ts";
 import { findXattr } from "./host-commands.ts";
 import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from "./member-paths.ts";
 
@@ -47,13 +46,39 @@ function devParts(rdev: bigint): { major: number; minor: number } {
   return { major: Number(major), minor: Number(minor) };
 }
 
+/** Files up to this size are read in one synchronous call (streams cost more than the read itself). */
+const SMALL_FILE = 256 << 10;
+
+/** Reads exactly `size` bytes (the size the header announces); a file that changed size is an error. */
+function readSmall(path: string, size: number): Buffer {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    if (off !== size || fstatSync(fd).size !== size) throw systemError(`${path} changed size while it was packed`);
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 type EntryHeader = Parameters<tar.Pack["entry"]>[0];
 
-async function writeEntry(pack: tar.Pack, header: EntryHeader, body?: Readable): Promise<void> {
+async function writeEntry(pack: tar.Pack, header: EntryHeader, body?: Readable | Buffer): Promise<void> {
   let settle!: (err?: Error | null) => void;
   const done = new Promise<void>((resolve, reject) => {
     settle = (err) => (err ? reject(err) : resolve());
   });
+  if (Buffer.isBuffer(body)) {
+    pack.entry(header, body, (err) => settle(err));
+    await done;
+    return;
+  }
   const sink = pack.entry(header, (err) => settle(err));
   if (body !== undefined) {
     try {
@@ -73,7 +98,7 @@ async function writeEntry(pack: tar.Pack, header: EntryHeader, body?: Readable):
 }
 
 async function packTree(pack: tar.Pack, root: string, o: WalkOptions): Promise<void> {
-  const rootSt = await lstat(root, { bigint: true });
+  const rootSt = lstatSync(root, { bigint: true });
   if (!rootSt.isDirectory()) throw invalidParameter(`${root} is not a directory`);
   const opaque = o.overlayWhiteouts ? await findXattr(root, "trusted.overlay.opaque", "y", o.signal) : new Set<string>();
   const prefix = o.prefix === undefined ? "" : o.prefix.replace(/^\/+|\/+$/g, "");
@@ -108,12 +133,12 @@ async function packTree(pack: tar.Pack, root: string, o: WalkOptions): Promise<v
         const c = common(st);
         await writeEntry(pack, { ...c, mode: c.mode & 0o777, name: `${name}/${OPAQUE_WHITEOUT}`, type: "file", size: 0 });
       }
-      const names = (await readdir(abs)).sort(byteOrder);
+      const names = readdirSync(abs).sort(byteOrder);
       for (const child of names) {
         const childRel = rel === "" ? child : `${rel}/${child}`;
         if (o.filter !== undefined && !o.filter(childRel)) continue;
         const childAbs = join(abs, child);
-        await emit(childAbs, childRel, await lstat(childAbs, { bigint: true }));
+        await emit(childAbs, childRel, lstatSync(childAbs, { bigint: true }));
       }
       return;
     }
@@ -124,7 +149,7 @@ async function packTree(pack: tar.Pack, root: string, o: WalkOptions): Promise<v
       return;
     }
     if (st.isSymbolicLink()) {
-      await writeEntry(pack, { ...common(st), name, type: "symlink", linkname: await readlink(abs) });
+      await writeEntry(pack, { ...common(st), name, type: "symlink", linkname: readlinkSync(abs) });
       return;
     }
     if (st.isFile()) {
@@ -138,7 +163,9 @@ async function packTree(pack: tar.Pack, root: string, o: WalkOptions): Promise<v
         links.set(key, name);
       }
       const size = Number(st.size);
-      await writeEntry(pack, { ...common(st), name, type: "file", size }, size === 0 ? undefined : createReadStream(abs));
+      if (size === 0) await writeEntry(pack, { ...common(st), name, type: "file", size });
+      else if (size <= SMALL_FILE) await writeEntry(pack, { ...common(st), name, type: "file", size }, readSmall(abs, size));
+      else await writeEntry(pack, { ...common(st), name, type: "file", size }, createReadStream(abs));
       return;
     }
     if (st.isFIFO()) {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { digestOf } from "../core/digest.ts";
-import { kindOf } from "../core/errors.ts";
+import { kindOf, unavailable } from "../core/errors.ts";
 import { TarBuilder, encodeHeader, DEFAULT_MTIME } from "../testing/tar-builder.ts";
 import { applyLayer } from "./apply.ts";
 
@@ -188,6 +188,25 @@ test("abort cancels an apply in progress", async () => {
   }
   const err = await applyLayer(Readable.from(slow()), sb.dest, { signal: ac.signal }).catch((e: unknown) => e);
   assert.equal(kindOf(err), "cancelled");
+});
+
+test("a file-system failure is a system error naming the member", async () => {
+  await using sb = await sandbox();
+  const long = "x".repeat(300); // longer than NAME_MAX: open() fails with ENAMETOOLONG
+  const err = await applyLayer(Readable.from([new TarBuilder().file("ok", "1").file(long, "2").build()]), sb.dest).catch((e: unknown) => e);
+  assert.equal(kindOf(err), "system", String(err));
+  assert.match((err as Error).message, new RegExp(`applying tar member "${long}": .*ENAMETOOLONG`));
+});
+
+test("the input's own classified error keeps its kind", async () => {
+  await using sb = await sandbox();
+  const tar = new TarBuilder().file("a", "x".repeat(10_000)).build();
+  async function* flaky() {
+    yield tar.subarray(0, 600);
+    throw unavailable("registry connection lost");
+  }
+  const err = await applyLayer(Readable.from(flaky()), sb.dest).catch((e: unknown) => e);
+  assert.equal(kindOf(err), "unavailable", String(err));
 });
 
 test("a failing input stream fails the apply", async () => {

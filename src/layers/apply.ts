@@ -20,7 +20,7 @@ import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import tar from "tar-stream";
 import type { Digest } from "../core/digest.ts";
-import { EngineError, cancelled, dataLoss, invalidParameter, isEngineError, systemError, throwIfAborted } from "../core/errors.ts";
+import { cancelled, dataLoss, invalidParameter, isEngineError, systemError, throwIfAborted } from "../core/errors.ts";
 import { DigestingStream } from "./digesting-stream.ts";
 import { mknod, setXattr } from "./host-commands.ts";
 import { memberComponents, whiteoutOf } from "./member-paths.ts";
@@ -71,6 +71,21 @@ function tryChown(fn: () => void): void {
 }
 
 type Hdr = tar.Header;
+
+/** An error of the tar stream itself (parser or input), as opposed to one of our file-system calls. */
+class TarStreamError extends Error {
+  constructor(cause: unknown) {
+    super("tar stream failed", { cause });
+  }
+}
+
+async function* readTar(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* body;
+  } catch (e) {
+    throw new TarStreamError(e);
+  }
+}
 
 function paxOf(h: Hdr): Record<string, string> {
   return (typeof h.pax === "object" && h.pax !== null ? h.pax : {}) as Record<string, string>;
@@ -194,7 +209,7 @@ class Applier {
         this.clear(rel, false);
         const fd = openSync(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
         try {
-          for await (const chunk of body) {
+          for await (const chunk of readTar(body)) {
             let off = 0;
             while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
             this.size += chunk.length;
@@ -271,16 +286,28 @@ class Applier {
   }
 }
 
-function classify(err: unknown, member: string | undefined, signal: AbortSignal | undefined): unknown {
+/**
+ * One kind per failure: our own checks are already EngineErrors; the input's own error is passed
+ * on as it is (a registry error keeps its kind); tar-stream's parser errors are a damaged tar
+ * (truncated → data-loss, anything else → invalid-parameter); the rest are file-system failures.
+ */
+function classify(err: unknown, member: string | undefined, inputError: unknown, signal: AbortSignal | undefined): unknown {
   if (signal?.aborted) return cancelled("layer apply cancelled", { cause: signal.reason });
-  if (isEngineError(err)) return err;
-  const e = err as Error;
-  if (e?.name === "AbortError") return cancelled("layer apply cancelled", { cause: err });
-  if (/Unexpected end of data|premature close/i.test(e?.message ?? "") && member === undefined) {
-    return dataLoss(`layer tar is truncated`, { cause: err });
+  let e = err;
+  let fromStream = member === undefined;
+  if (e instanceof TarStreamError) {
+    e = e.cause;
+    fromStream = true;
   }
-  if (member === undefined) return invalidParameter(`invalid layer tar: ${e?.message ?? String(err)}`, { cause: err });
-  return systemError(`applying tar member ${JSON.stringify(member)}: ${e?.message ?? String(err)}`, { cause: err });
+  if (isEngineError(e)) return e;
+  if ((e as Error | undefined)?.name === "AbortError") return cancelled("layer apply cancelled", { cause: e });
+  const msg = (e as Error | undefined)?.message ?? String(e);
+  if (fromStream) {
+    if (inputError !== undefined) return inputError;
+    if (/Unexpected end of data/i.test(msg)) return dataLoss("layer tar is truncated", { cause: e });
+    return invalidParameter(`invalid layer tar: ${msg}`, { cause: e });
+  }
+  return systemError(`applying tar member ${JSON.stringify(member)}: ${msg}`, { cause: e });
 }
 
 /**
@@ -302,9 +329,10 @@ export async function applyLayer(input: Readable, dest: string, o: ApplyLayerOpt
   const hasher = new DigestingStream();
   const extract = tar.extract();
   const feeding = pipeline(input, hasher, extract, ...(o.signal ? [{ signal: o.signal }] : []));
-  let feedError: unknown;
-  feeding.catch((e: unknown) => {
-    feedError ??= e;
+  feeding.catch(() => {}); // observed below; never an unhandled rejection
+  let inputError: unknown;
+  input.once("error", (e: unknown) => {
+    inputError ??= e;
   });
   let member: string | undefined;
   try {
@@ -316,14 +344,13 @@ export async function applyLayer(input: Readable, dest: string, o: ApplyLayerOpt
       member = undefined;
     }
     await feeding;
+    member = "(directory metadata)";
     await applier.finish();
   } catch (err) {
     extract.destroy();
     hasher.destroy();
     await feeding.catch(() => {});
-    // A parse error inside the tar surfaces in both places; the stream's own error names the cause.
-    const first = member !== undefined && !(err instanceof EngineError) && feedError !== undefined ? feedError : err;
-    throw classify(first, first === feedError ? undefined : member, o.signal);
+    throw classify(err, member, inputError, o.signal);
   }
   return { diffId: await hasher.digest, size: applier.size, tarSize: await hasher.size };
 }

@@ -57,7 +57,7 @@ function unescapeName(s: string): string {
   const raw = Buffer.from(s, "utf8");
   for (let i = 0; i < raw.length; i++) {
     const b = raw[i]!;
-    if (b === 0x5c && i + 3 < raw.length + 0 && /^[0-7]{3}$/.test(raw.subarray(i + 1, i + 4).toString("latin1"))) {
+    if (b === 0x5c && i + 3 < raw.length && /^[0-7]{3}$/.test(raw.subarray(i + 1, i + 4).toString("latin1"))) {
       bytes.push(parseInt(raw.subarray(i + 1, i + 4).toString("latin1"), 8));
       i += 3;
     } else if (b === 0x5c && raw[i + 1] === 0x5c) {

@@ -96,12 +96,18 @@ const base = () =>
 test("whiteouts and opaque dirs become overlay chars and xattrs, and hide lower files when mounted", gate, async () => {
   await using s = await scratch();
   const l1 = await apply(s, "l1", base());
-  const l2 = await apply(s, "l2", new TarBuilder().whiteout("etc/a").opaque("opq").file("opq/new", "new").file("keep/y", "y").whiteout("never/existed").build());
+  const l2 = await apply(s, "l2", new TarBuilder().whiteout("etc/a").opaque("opq").file("opq/new", "new").file("keep/y", "y").whiteout("never/existed").opaque("sp ace\\ü\n").build());
 
   assert.ok(await isOverlayWhiteout(join(l2, "etc/a")));
   assert.ok(await isOverlayWhiteout(join(l2, "never/existed")), "a whiteout's parents are created");
   assert.equal(await getXattr(join(l2, "opq"), "trusted.overlay.opaque"), "y");
   assert.equal(await getXattr(join(l2, "keep"), "trusted.overlay.opaque"), undefined);
+
+  // diffDirectory reads the same markers back, odd names included (getfattr escapes them).
+  const back = await names(await buffer(diffDirectory(l2)));
+  for (const want of ["file etc/.wh.a", "file opq/.wh..wh..opq", "file never/.wh.existed", "file sp ace\\ü\n/.wh..wh..opq"]) {
+    assert.ok(back.includes(want), `${JSON.stringify(want)} in ${JSON.stringify(back)}`);
+  }
 
   const merged = await mountOverlay(s, { lower: [l2, l1] });
   assert.deepEqual((await readdir(join(merged, "etc"))).sort(), ["b"], "etc/a deleted by the upper layer is gone");

@@ -15,7 +15,7 @@
  */
 import { invalidParameter, notFound, shortId, type Digest } from "../core/index.ts";
 import { parseManifest } from "../oci/validate.ts";
-import { familiarString, parseReference, referenceName, referenceString, tagNameOnly, withTag, type Reference } from "../oci/reference.ts";
+import { familiarName, familiarString, parseReference, referenceName, referenceString, tagNameOnly, withTag, type Reference } from "../oci/reference.ts";
 import { pushImage, type RegistryClient } from "../registry/index.ts";
 import type { EngineContext } from "./context.ts";
 import type { ProgressEvent } from "./image-pull.ts";
@@ -51,7 +51,13 @@ async function pushOne(
 ): Promise<PushedTag> {
   const name = referenceString(ref);
   const id = ctx.images.resolveTag(name);
-  if (id === undefined) throw notFound(`An image does not exist locally with the tag: ${familiarString(ref).replace(/:latest$/, "")}`);
+  if (id === undefined) {
+    // moby: no tag of the repository at all, or just not this one.
+    const repoPrefix = `${referenceName(ref)}:`;
+    if (!ctx.images.allTags().some((t) => t.name.startsWith(repoPrefix)))
+      throw notFound(`An image does not exist locally with the tag: ${familiarName(ref)}`);
+    throw notFound(`tag does not exist: ${familiarString(ref)}`);
+  }
   const record = ctx.images.get(id);
   const sig = o.signal === undefined ? {} : { signal: o.signal };
   const raw = await ctx.content.readBytes(record.target.digest, sig);
@@ -90,7 +96,7 @@ async function pushOne(
 
 /**
  * Pushes a local image (every local tag of the repository with allTags).
- * @throws not-found ("An image does not exist locally with the tag: x"),
+ * @throws not-found ("An image does not exist locally with the tag: x", "tag does not exist: x:t"),
  *   invalid-parameter, unauthorized, unavailable, data-loss, cancelled
  */
 export async function imagePush(ctx: EngineContext, o: ImagePushOptions): Promise<ImagePushResult> {
@@ -112,7 +118,7 @@ export async function imagePush(ctx: EngineContext, o: ImagePushOptions): Promis
       .filter((t) => t.name.startsWith(prefix))
       .map((t) => withTag(parsed, t.name.slice(prefix.length)))
       .sort((a, b) => (a.tag ?? "").localeCompare(b.tag ?? ""));
-    if (refs.length === 0) throw notFound(`An image does not exist locally with the tag: ${familiarString(parsed)}`);
+    if (refs.length === 0) throw notFound(`An image does not exist locally with the tag: ${familiarName(parsed)}`);
   } else {
     refs = [tagNameOnly(parsed)];
   }

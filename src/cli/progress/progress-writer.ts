@@ -5,7 +5,7 @@
  *   a1b2c3d4e5f6: Downloading [=========>                                         ]  12.3MB/45.6MB
  *
  * Elsewhere (a pipe, a file, CI logs) only state changes are written, one plain
- * line each and no bars, as `docker pull | cat` prints them. Reusable by
+ * line each; updates that carry byte counts (Downloading, Pushing) are dropped, as `docker pull | cat` prints them. Reusable by
  * pull, push, load and build.
  *
  * Lifecycle: create, call `update` / `line` any number of times, then `done()`;
@@ -53,7 +53,8 @@ export class ProgressWriter {
   update(id: string, status: string, current?: number, total?: number): void {
     if (this.#closed) return;
     if (!this.#tty) {
-      if (this.#last.get(id) === status) return;
+      // As docker's jsonmessage: a message carrying progress is not shown off a terminal.
+      if (current !== undefined || this.#last.get(id) === status) return;
       this.#last.set(id, status);
       this.#out.write(`${id}: ${status}\n`);
       return;

@@ -258,3 +258,51 @@ describe("pull / push / login / logout", { skip }, () => {
     }
   });
 });
+
+describe("multi-platform images", { skip: requires("registry") }, () => {
+  test("pull picks the platform from an index; the repo digest is the index digest", async () => {
+    const { RegistryClient, pushImage } = await import("../../../src/registry/index.ts");
+    const { makeImage, makeIndex, tempStore } = await import("../registry/helpers.ts");
+    const reg = await startRegistry();
+    const src = await tempStore();
+    const client = new RegistryClient({ config: { mirrors: {}, insecure: [] } });
+    const dir = mkdtempSync(join(tmpdir(), "berth-pullpush-mp-"));
+    const engine = await Engine.open(loadEngineConfig({ BERTH_ROOT: join(dir, "root"), BERTH_CONFIG: join(dir, "none.json") }));
+    try {
+      const amd = await makeImage(src.store, { layerSizes: [1000, 2000], platform: { os: "linux", architecture: "amd64" } });
+      const arm = await makeImage(src.store, { layerSizes: [3000], platform: { os: "linux", architecture: "arm64", variant: "v8" } });
+      const index = await makeIndex(src.store, [
+        { image: amd, platform: { os: "linux", architecture: "amd64" } },
+        { image: arm, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+      ]);
+      await pushImage({ client, ref: { domain: reg.host, path: "mp/img", tag: "1" }, store: src.store, manifest: index });
+      const { imagePull } = await import("../../../src/engine/image-pull.ts");
+      const env = { DOCKER_CONFIG: dir };
+      const r = await imagePull(engine.ctx, { reference: `${reg.host}/mp/img:1`, platform: "linux/arm64", env });
+      assert.equal(r.id, arm.config.digest);
+      assert.equal(r.digest, index.digest);
+      assert.equal(r.manifest.digest, arm.manifest.digest);
+      assert.equal(r.status, `Downloaded newer image for ${reg.host}/mp/img:1`);
+      assert.deepEqual(engine.ctx.images.repoDigestsOf(arm.config.digest), [`${reg.host}/mp/img@${index.digest}`]);
+      assert.equal(engine.ctx.images.get(arm.config.digest).target.digest, arm.manifest.digest);
+      // The host's platform (amd64 here) moves the tag to the other image.
+      if (engine.ctx.platform.architecture === "amd64") {
+        const h = await imagePull(engine.ctx, { reference: `${reg.host}/mp/img:1`, env });
+        assert.equal(h.id, amd.config.digest);
+        assert.equal(engine.ctx.images.resolveTag(`${reg.host}/mp/img:1`), amd.config.digest);
+      }
+      await assert.rejects(imagePull(engine.ctx, { reference: `${reg.host}/mp/img:1`, platform: "linux/s390x", env }), (e: Error) =>
+        kindOf(e) === "not-found" && /no matching manifest for linux\/s390x/.test(e.message));
+      // A cancelled pull records nothing.
+      const ac = new AbortController();
+      ac.abort(new Error("stop"));
+      await assert.rejects(imagePull(engine.ctx, { reference: `${reg.host}/mp/img:1`, platform: "linux/arm64", signal: ac.signal, env }), (e: Error) => kindOf(e) === "cancelled");
+    } finally {
+      engine.close();
+      await client.close();
+      await reg.stop();
+      await src.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

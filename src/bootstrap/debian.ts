@@ -132,7 +132,7 @@ export async function makeDebianRootfs(o: DebianRootfsOptions): Promise<void> {
       mkdirSync(dirname(to), { recursive: true, mode: 0o755 });
       copyFileSync(join(from, rel), to);
     }
-    await execTool("chroot", [o.dest, "/usr/sbin/update-ca-certificates"], {
+    await execTool(existsSync("/usr/sbin/chroot") ? "/usr/sbin/chroot" : "chroot", [o.dest, "/usr/sbin/update-ca-certificates"], {
       ...sig,
       env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
     });

@@ -39,8 +39,8 @@ async function unpackLayer(e: Engine, digest: Digest, dest: string): Promise<voi
   execFileSync("tar", ["-xzf", await e.ctx.content.path(digest), "-C", dest, "--numeric-owner"]);
 }
 
-async function layerEntries(e: Engine, digest: Digest): Promise<Map<string, tar.Headers>> {
-  const out = new Map<string, tar.Headers>();
+async function layerEntries(e: Engine, digest: Digest): Promise<Map<string, tar.Header>> {
+  const out = new Map<string, tar.Header>();
   const ex = tar.extract();
   ex.on("entry", (h, s, next) => {
     out.set(h.name, h);

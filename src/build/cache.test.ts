@@ -40,6 +40,9 @@ test("explainMiss: the reason table", () => {
     [{ ...base, ...files({ a: "1", b: "1" }) }, { ...base, ...files({ a: "1" }) }, "b removed"],
     [{ ...base, ...files({ a: "1", b: "1", c: "1", d: "1" }) }, { ...base, ...files({ a: "2", b: "2", c: "2", d: "2" }) }, "a, b, c and 1 more changed"],
     [base, base, "no cache record (pruned)"],
+    [base, { ...base, parent: "sha256:22", vars: { ...base.vars, NODE_ENV: "x" } }, "build arg NODE_ENV changed", { parentReason: "a changed" }],
+    [base, { ...base, parent: "sha256:22" }, "parent step changed (a changed)", { parentReason: "parent step changed (a changed)" }],
+    [base, { ...base, parent: "sha256:22" }, "base image changed", { parentReason: "base image changed" }],
   ];
   for (const [prev, cur, want, o] of rows) assert.equal(explainMiss(prev, cur, o ?? {}), want);
 });

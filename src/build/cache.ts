@@ -87,15 +87,13 @@ function listSome(names: string[], what: string): string {
 
 /**
  * Why a step missed, comparing the inputs the same place had last time with
- * the current ones. `parentReason` is the reason the parent step missed in
+ * the current ones. The step's own inputs are compared first (a changed
+ * variable, instruction or file is named even when the parent changed too);
+ * then the parent, naming the root cause of the first miss below. `parentReason` is the reason the parent step missed in
  * this build (if it did); `baseKey` is the key the stage started from.
  */
 export function explainMiss(prev: CacheInputs | undefined, cur: CacheInputs, o: { parentReason?: string | undefined; baseKey?: string | undefined } = {}): string {
   if (prev === undefined) return "no previous build of this step";
-  if (prev.parent !== cur.parent) {
-    if (cur.parent === o.baseKey) return "base image changed";
-    return o.parentReason !== undefined ? `parent step changed (${o.parentReason})` : "parent step changed";
-  }
   if (prev.platform !== cur.platform) return `platform changed to ${cur.platform}`;
   const args = new Set(cur.argNames ?? []);
   const names = [...new Set([...Object.keys(prev.vars), ...Object.keys(cur.vars)])].sort();
@@ -103,6 +101,13 @@ export function explainMiss(prev: CacheInputs | undefined, cur: CacheInputs, o: 
     if (prev.vars[n] !== cur.vars[n]) return `${args.has(n) || (prev.argNames ?? []).includes(n) ? "build arg" : "env"} ${n} changed`;
   }
   if (prev.op !== cur.op) return "instruction changed";
+  if (prev.parent !== cur.parent) {
+    if (cur.parent === o.baseKey) return "base image changed";
+    if (o.parentReason === undefined) return "parent step changed";
+    // Name the root cause once, not a chain of "parent step changed".
+    const root = /^parent step changed \((.*)\)$/s.exec(o.parentReason)?.[1] ?? o.parentReason;
+    return root === "base image changed" ? root : `parent step changed (${root})`;
+  }
   if ((prev.filesDigest ?? "") !== (cur.filesDigest ?? "")) {
     if (prev.files === undefined || cur.files === undefined) return "source files changed";
     const changed: string[] = [];

@@ -65,6 +65,8 @@ export interface ImageBuildOptions {
   readonly platform?: string;
   /** Parallel RUN steps (default: CPUs). */
   readonly parallelism?: number;
+  /** The CNI backend for RUN on the default network (default: berth's, under the root and run root). */
+  readonly networkBackend?: CniNetworkBackend;
   readonly signal?: AbortSignal;
   readonly onProgress?: (e: BuildEvent) => void;
 }
@@ -135,7 +137,7 @@ export async function imageBuild(ctx: EngineContext, o: ImageBuildOptions): Prom
     emit({ type: "done", vertex: v2, seconds: 0 });
 
     const snapshotter = new OverlaySnapshotter({ root: ctx.config.root, apply: (tar, dest, ao) => applyLayer(tar, dest, ao) });
-    let network: CniNetworkBackend | undefined;
+    let network: CniNetworkBackend | undefined = o.networkBackend;
     const cache = new BuildCache(ctx.db, ctx.now);
     const resolveBase = async (name: string, signal?: AbortSignal): Promise<BaseImage | undefined> => {
       const found = findImage(ctx, name);

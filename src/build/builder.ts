@@ -28,13 +28,13 @@ import { EngineError, invalidParameter, isEngineError, notFound, notImplemented,
 import { compress, decompress, diffDirectory, DigestingStream } from "../layers/index.ts";
 import type { CniNetworkBackend } from "../network/index.ts";
 import { MediaTypes, type ContainerConfig, type HealthConfig, type HistoryEntry, type ImageConfig } from "../oci/types.ts";
-import { resolveUser } from "../runtime/index.ts";
+import { resolveUser } from "../runtime/user.ts";
 import type { OverlaySnapshotter } from "../snapshots/index.ts";
 import { BuildCache, cacheKey, explainMiss, filesDigest, MAX_FILES_RECORDED, slotOf, type CacheInputs, type CacheRecord } from "./cache.ts";
 import { checksumEntries, resolveSources, walkTree, type BuildContext } from "./context.ts";
 import { copyInto, downloadUrl, parseChmod, resolveChown, type Owner } from "./copy.ts";
 import { parseDockerfile, StageEnv, type AddInstruction, type CopyInstruction, type Dockerfile, type Instruction, type RunInstruction, type RunMount, type Stage } from "./dockerfile/index.ts";
-import { runStep, type StepMount } from "./executor.ts";
+import type { StepMount } from "./executor.ts";
 import type { BuildEvent } from "./progress.ts";
 
 /** A resolved base image. */
@@ -702,6 +702,7 @@ export class Builder {
         const extraEnv: string[] = [];
         for (const m of inst.mounts) mounts.push(...(await this.#runMount(m, stage, dir, rootfs, extraEnv, cleanups)));
         const id = `berth-build-${dir.slice(-6).replace(/[^A-Za-z0-9]/g, "x")}${Math.random().toString(16).slice(2, 8)}`;
+        const { runStep } = await import("./executor.ts");
         const code = await runStep({
           id,
           stepDir: dir,
@@ -797,7 +798,7 @@ export class Builder {
           cleanups.push(mounted.release);
           srcRoot = mounted.rootfs;
         }
-        const { secureJoin } = await import("../runtime/index.ts");
+        const { secureJoin } = await import("../runtime/secure-path.ts");
         const source = await secureJoin(srcRoot, m.source ?? "/");
         if (!m.readOnly) {
           // rw: writes go to a throwaway overlay.

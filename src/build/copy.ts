@@ -24,7 +24,8 @@ import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { invalidParameter, notFound, throwIfAborted } from "../core/errors.ts";
 import { applyLayer, decompress } from "../layers/index.ts";
-import { parseGroup, parsePasswd, readRootfsFile, secureJoin } from "../runtime/index.ts";
+import { readRootfsFile, secureJoin } from "../runtime/secure-path.ts";
+import { parseGroup, parsePasswd } from "../runtime/user.ts";
 import { IgnoreMatcher } from "./dockerignore.ts";
 import { walkTree, type SelectedSource, type WalkEntry } from "./context.ts";
 

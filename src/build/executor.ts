@@ -19,7 +19,8 @@ import { lstat, mkdir, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cancelled, systemError } from "../core/errors.ts";
 import type { CniNetworkBackend } from "../network/index.ts";
-import { prepareSpec, probeHost, secureJoin, serializeSpec, type HostFacts } from "../runtime/index.ts";
+import { secureJoin } from "../runtime/secure-path.ts";
+import { prepareSpec, probeHost, serializeSpec, type HostFacts } from "../runtime/spec.ts";
 
 export interface StepMount {
   readonly destination: string;

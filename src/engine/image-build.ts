@@ -23,7 +23,6 @@ import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { finished } from "node:stream/promises";
-import { saveArchive } from "../archive/index.ts";
 import { BuildCache, cacheMaxBytes } from "../build/cache.ts";
 import { openContext } from "../build/context.ts";
 import { Builder, type BaseImage, type StepReport } from "../build/builder.ts";
@@ -31,7 +30,7 @@ import type { BuildEvent } from "../build/progress.ts";
 import type { Digest } from "../core/index.ts";
 import { invalidParameter, isEngineError, systemError, throwIfAborted } from "../core/index.ts";
 import { applyLayer, decompress } from "../layers/index.ts";
-import { CniNetworkBackend } from "../network/index.ts";
+import type { CniNetworkBackend } from "../network/index.ts";
 import { MediaTypes, type ImageManifest } from "../oci/index.ts";
 import { familiarString, normalizeReference, referenceString } from "../oci/reference.ts";
 import { OverlaySnapshotter } from "../snapshots/index.ts";
@@ -137,6 +136,8 @@ export async function imageBuild(ctx: EngineContext, o: ImageBuildOptions): Prom
     emit({ type: "done", vertex: v2, seconds: 0 });
 
     const snapshotter = new OverlaySnapshotter({ root: ctx.config.root, apply: (tar, dest, ao) => applyLayer(tar, dest, ao) });
+    // Loaded only when a RUN uses the default network.
+    const { CniNetworkBackend: Cni } = o.network === "none" || o.network === "host" ? { CniNetworkBackend: undefined } : await import("../network/index.ts");
     let network: CniNetworkBackend | undefined = o.networkBackend;
     const cache = new BuildCache(ctx.db, ctx.now);
     const resolveBase = async (name: string, signal?: AbortSignal): Promise<BaseImage | undefined> => {
@@ -158,7 +159,11 @@ export async function imageBuild(ctx: EngineContext, o: ImageBuildOptions): Prom
         cache,
         resolveImage: resolveBase,
         recordLayerSize: (d, s) => recordLayerSize(ctx, d, s),
-        networkBackend: () => (network ??= new CniNetworkBackend({ stateDir: join(ctx.config.root, "network"), runDir: join(ctx.config.runRoot, "network") })),
+        networkBackend: () => {
+          if (network !== undefined) return network;
+          if (Cni === undefined) throw invalidParameter("RUN --network=default in a build with --network none/host is not supported");
+          return (network = new Cni({ stateDir: join(ctx.config.root, "network"), runDir: join(ctx.config.runRoot, "network") }));
+        },
         tmpDir,
         runcRoot: join(ctx.config.runRoot, "runc-build"),
         cacheMountDir: join(ctx.config.root, "build-cache-mounts"),
@@ -263,6 +268,7 @@ async function exportOutput(
   }
   const tags = (o.tags ?? []).map((t) => familiarString(normalizeReference(t)));
   const dest: Writable = out.dest === "-" ? (o.stdout ?? process.stdout) : createWriteStream(out.dest);
+  const { saveArchive } = await import("../archive/index.ts");
   try {
     await saveArchive({ images: [{ id, manifest: target, tags }], content: ctx.content, out: dest, ...(o.signal === undefined ? {} : { signal: o.signal }) });
   } catch (err) {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { imageBuild } from "../../../src/engine/image-build.ts";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { requires } from "../../../src/testing/requires.ts";
@@ -337,5 +338,28 @@ describe("berth build", { skip }, () => {
     const again = await exportFs(ctx, { secrets: [{ id: "tok", src: secret }], noCache: true });
     assert.equal(readFileSync(join(again.fs, "count.txt"), "utf8").trim(), "2");
     assert.ok(lstatSync(join(again.fs, "bin/sh")).isSymbolicLink());
+  });
+
+  test("cancelling a running RUN stops it and leaves no mount, runc container, step dir or tag behind", async () => {
+    const ctx = sb.context({ Dockerfile: "FROM busybox\nRUN echo started; sleep 60\n" });
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const p = imageBuild(sb.engine.ctx, {
+      contextDir: ctx,
+      tags: ["cancelled:1"],
+      network: "none",
+      signal: ac.signal,
+      onProgress: (e) => {
+        if (e.type === "log" && e.text === "started") ac.abort();
+      },
+    });
+    await assert.rejects(p, (e: Error & { kind?: string }) => e.kind === "cancelled");
+    assert.ok(Date.now() - t0 < 20_000, "the sleep was killed");
+    const root = sb.engine.ctx.config.root;
+    assert.doesNotMatch(readFileSync("/proc/self/mountinfo", "utf8"), new RegExp(root.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    assert.deepEqual(readdirSync(join(root, "tmp")).filter((n) => n.startsWith("build-")), []);
+    const runcRoot = join(sb.engine.ctx.config.runRoot, "runc-build");
+    assert.deepEqual(existsSync(runcRoot) ? readdirSync(runcRoot) : [], []);
+    assert.equal(sb.engine.imageExists("cancelled:1"), false);
   });
 });

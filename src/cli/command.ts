@@ -28,6 +28,12 @@ export interface Command<Ctx> {
   readonly minArgs?: number;
   readonly maxArgs?: number;
   run(ctx: Ctx, parsed: ParsedFlags): Promise<number>;
+  /**
+   * The exit code for an error the verb threw (default 1). `run` and `create`
+   * use 125, or 126/127 when the container's command could not be invoked,
+   * and print docker's "<prog>: Error response from daemon: …" form.
+   */
+  readonly errorExitCode?: (err: unknown) => number;
 }
 
 /** Writes a line to a stream (a newline is added). */

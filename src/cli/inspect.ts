@@ -20,6 +20,7 @@ export const command: Command<CliContext> = {
   async run(ctx, p) {
     const engine = await ctx.engine();
     const inspectors: Record<string, Inspector> = {
+      container: (n) => engine.containerInspect(n),
       image: (n) => engine.imageInspect(n, { signal: ctx.io.signal }),
     };
     const type = flagString(p, "type");

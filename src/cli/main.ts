@@ -146,13 +146,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return await cmd.run(ctx, parsed);
   } catch (e) {
     if (flagBool(global, "debug")) err(String((e as Error).stack ?? e));
+    const runLike = cmd.errorExitCode !== undefined;
     if (isEngineError(e) || kindOf(e) !== "unknown") {
       if (kindOf(e) === "cancelled") return 130;
-      err(`Error response from daemon: ${(e as Error).message}`);
+      err(`${runLike ? `${PROG}: ` : ""}Error response from daemon: ${(e as Error).message}${runLike ? `\nRun '${PROG} ${name} --help' for more information` : ""}`);
     } else {
-      err(`Error: ${(e as Error).message}`);
+      err(`${runLike ? `${PROG}: ` : ""}Error: ${(e as Error).message}`);
     }
-    return cmd.name === "run" || cmd.name === "create" ? 125 : 1;
+    return cmd.errorExitCode?.(e) ?? 1;
   } finally {
     engine?.close();
   }

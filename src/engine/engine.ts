@@ -26,6 +26,15 @@ import { imageLoad } from "./image-load.ts";
 import { probeRuntimeBinaries, systemInfo } from "./system-info.ts";
 import type { Readable, Writable } from "node:stream";
 import { systemDf } from "./system-df.ts";
+import { containerCreate, type ContainerCreateOptions } from "./container-create.ts";
+import { containerStart, type ContainerStartOptions } from "./container-start.ts";
+import { containerKill, containerPause, containerRestart, containerStop, containerUnpause } from "./container-stop.ts";
+import { containerRemove } from "./container-remove.ts";
+import { containerWait, waitForExit } from "./container-wait.ts";
+import { containerCleanup } from "./container-cleanup.ts";
+import { findContainer, listContainers, renameContainer, containerLogPath, type ContainerRecord } from "./container-record.ts";
+import { refreshContainer } from "./container-refresh.ts";
+import { containerInspectView } from "./container-view.ts";
 
 export class Engine {
   readonly ctx: EngineContext;
@@ -83,6 +92,58 @@ export class Engine {
     const runtimes = await probeRuntimeBinaries();
     const preferred = this.ctx.config.runtime ?? (runtimes["runc"] !== undefined ? "runc" : (Object.keys(runtimes)[0] ?? "none"));
     return systemInfo(this.ctx, runtimes, preferred);
+  }
+  containerCreate(o: ContainerCreateOptions) {
+    return containerCreate(this.ctx, o);
+  }
+  containerStart(idOrName: string, o: ContainerStartOptions = {}) {
+    return containerStart(this.ctx, idOrName, o);
+  }
+  containerStop(idOrName: string, o: { timeout?: number; signal?: string; abort?: AbortSignal } = {}) {
+    return containerStop(this.ctx, idOrName, o);
+  }
+  containerRestart(idOrName: string, o: { timeout?: number; signal?: string; abort?: AbortSignal } = {}) {
+    return containerRestart(this.ctx, idOrName, o);
+  }
+  containerKill(idOrName: string, o: { signal?: string; abort?: AbortSignal } = {}) {
+    return containerKill(this.ctx, idOrName, o);
+  }
+  containerPause(idOrName: string) {
+    return containerPause(this.ctx, idOrName);
+  }
+  containerUnpause(idOrName: string) {
+    return containerUnpause(this.ctx, idOrName);
+  }
+  containerRemove(idOrName: string, o: { force?: boolean; volumes?: boolean } = {}) {
+    return containerRemove(this.ctx, idOrName, o);
+  }
+  containerWait(idOrName: string, o: { signal?: AbortSignal } = {}) {
+    return containerWait(this.ctx, idOrName, o);
+  }
+  /** Waits for the container's exit and returns its final record. */
+  containerWaitRecord(id: string, o: { signal?: AbortSignal } = {}) {
+    return waitForExit(this.ctx, id, o);
+  }
+  containerCleanup(id: string) {
+    return containerCleanup(this.ctx, id);
+  }
+  containerRename(idOrName: string, newName: string): void {
+    renameContainer(this.ctx, findContainer(this.ctx, idOrName).id, newName);
+  }
+  /** A container's current record (exits observed). @throws not-found */
+  async containerGet(idOrName: string): Promise<ContainerRecord> {
+    return refreshContainer(this.ctx, findContainer(this.ctx, idOrName));
+  }
+  async containerList(): Promise<ContainerRecord[]> {
+    const out: ContainerRecord[] = [];
+    for (const r of listContainers(this.ctx)) out.push(await refreshContainer(this.ctx, r));
+    return out;
+  }
+  async containerInspect(idOrName: string) {
+    return containerInspectView(this.ctx, await this.containerGet(idOrName));
+  }
+  containerLogPath(id: string): string {
+    return containerLogPath(this.ctx, id);
   }
   systemDf(o: { signal?: AbortSignal } = {}) {
     return systemDf(this.ctx, o);

@@ -8,8 +8,8 @@
  * lease so that GC cannot take the new blobs meanwhile. A failure tags
  * nothing. Progress is reported as BuildKit-like events (src/build/progress.ts).
  *
- * FROM names a local image or `scratch`: berth build does not pull (a missing
- * base is not-found, saying so).
+ * FROM names an image or `scratch`: the local store is asked first, and a
+ * missing image is pulled (with --pull, always pulled), as docker build does.
  *
  * Reproducible by default: created times are SOURCE_DATE_EPOCH when set, else
  * the base image's created time (the Unix epoch for scratch), and layer
@@ -28,8 +28,9 @@ import { openContext } from "../build/context.ts";
 import { Builder, type BaseImage, type StepReport } from "../build/builder.ts";
 import type { BuildEvent } from "../build/progress.ts";
 import type { Digest } from "../core/index.ts";
-import { invalidParameter, isEngineError, systemError, throwIfAborted } from "../core/index.ts";
+import { invalidParameter, isEngineError, kindOf, systemError, throwIfAborted } from "../core/index.ts";
 import { applyLayer, decompress } from "../layers/index.ts";
+import { ensureImage } from "./image-ensure.ts";
 import type { CniNetworkBackend } from "../network/index.ts";
 import { MediaTypes, type ImageManifest } from "../oci/index.ts";
 import { familiarString, normalizeReference, referenceString } from "../oci/reference.ts";
@@ -141,8 +142,22 @@ export async function imageBuild(ctx: EngineContext, o: ImageBuildOptions): Prom
     let network: CniNetworkBackend | undefined = o.networkBackend;
     const cache = new BuildCache(ctx.db, ctx.now);
     const resolveBase = async (name: string, signal?: AbortSignal): Promise<BaseImage | undefined> => {
-      const found = findImage(ctx, name);
-      if (found === undefined) return undefined;
+      // Local store first; pull what is missing (or everything with --pull), as docker build does.
+      let found = o.pull === true ? undefined : findImage(ctx, name);
+      if (found === undefined) {
+        try {
+          const id = await ensureImage(ctx, {
+            reference: name,
+            pull: o.pull === true ? "always" : "missing",
+            ...(signal === undefined ? {} : { signal }),
+            onStatus: (line) => emit({ type: "log", vertex: v2, text: line }),
+          });
+          found = { id };
+        } catch (err) {
+          if (kindOf(err) === "not-found" && findImage(ctx, name) === undefined) return undefined;
+          throw err;
+        }
+      }
       const view = await loadImageView(ctx, found.id, signal === undefined ? {} : { signal });
       let shown = name;
       try {

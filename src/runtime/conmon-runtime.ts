@@ -166,7 +166,7 @@ export class ConmonRuntime implements OciRuntime {
     return join(runDir, SOCKET_LINK, "attach");
   }
 
-  #conmonArgs(o: { id: string; name: string; bundle: string; dir: string; logPath: string; tty: boolean; stdin: boolean; leaveStdinOpen?: boolean | undefined }): string[] {
+  #conmonArgs(o: { id: string; name: string; bundle: string; dir: string; logPath: string; tty: boolean; stdin: boolean; leaveStdinOpen?: boolean | undefined; exitCommand?: readonly string[] | undefined }): string[] {
     const args = [
       "--api-version", "1",
       "-c", o.id,
@@ -185,6 +185,11 @@ export class ConmonRuntime implements OciRuntime {
     if (o.tty) args.push("-t");
     if (o.stdin) args.push("-i");
     if (o.leaveStdinOpen === true) args.push("--leave-stdin-open");
+    const [exitCmd, ...exitArgs] = o.exitCommand ?? [];
+    if (exitCmd !== undefined) {
+      args.push("--exit-command", exitCmd);
+      for (const a of exitArgs) args.push("--exit-command-arg", a);
+    }
     return args;
   }
 
@@ -221,7 +226,7 @@ export class ConmonRuntime implements OciRuntime {
     await Promise.all([mkdir(join(o.runDir, "exits"), { recursive: true }), mkdir(this.#root, { recursive: true })]);
     // Stale files of a previous run would be mistaken for this one's.
     await Promise.all(["pidfile", "conmon.pid", "oom", "exit", join("exits", o.id)].map((f) => rm(join(o.runDir, f), { force: true })));
-    const args = this.#conmonArgs({ id: o.id, name: o.id, bundle: o.bundle, dir: o.runDir, logPath: o.logPath, tty: o.tty, stdin: o.stdin, leaveStdinOpen: o.leaveStdinOpen });
+    const args = this.#conmonArgs({ id: o.id, name: o.id, bundle: o.bundle, dir: o.runDir, logPath: o.logPath, tty: o.tty, stdin: o.stdin, leaveStdinOpen: o.leaveStdinOpen, exitCommand: o.exitCommand });
     try {
       const { sync, pipe, stderr } = await this.#spawnConmon(args, signal);
       const msg = await raceAbort(sync.next(), signal, "container create");

@@ -44,6 +44,12 @@ export interface RuntimeCreateOptions {
   leaveStdinOpen?: boolean;
   /** Bounds the whole create; the runtime is cleaned up on abort. */
   signal?: AbortSignal;
+  /**
+   * A command conmon runs after the container exits (its `--exit-command`):
+   * the engine's cleanup, which releases the network, the mount and, for
+   * `--rm`, the container itself, even when no berth process is running.
+   */
+  exitCommand?: readonly string[];
 }
 
 export type RuntimeStatus = "created" | "running" | "paused" | "stopped";

@@ -57,6 +57,14 @@ const migrations: readonly string[] = [
      size INTEGER NOT NULL DEFAULT 0,
      last_used TEXT NOT NULL
    );`,
+  // 2: named volumes (src/volumes): labels and driver options as JSON objects.
+  `CREATE TABLE volumes (
+     name TEXT PRIMARY KEY,
+     driver TEXT NOT NULL,
+     labels TEXT NOT NULL,
+     options TEXT NOT NULL,
+     created TEXT NOT NULL
+   );`,
 ];
 
 export interface DatabaseOptions {

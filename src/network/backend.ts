@@ -218,9 +218,13 @@ export class CniNetworkBackend {
 
   /** Other networks' subnets plus the host's routes (excluding our own bridges' routes, already counted). */
   async #takenSubnets(): Promise<Cidr[]> {
-    const nets = (await this.#store.list()).map((n) => parseCidr(n.subnet));
+    const stored = await this.#store.list();
+    const nets = stored.map((n) => parseCidr(n.subnet));
     const r = await run("ip", ["-4", "-j", "route", "show", "table", "all"]);
-    return [...nets, ...(r.code === 0 ? routesFromIpJson(r.stdout) : [])].filter((c) => c.prefixLen > 0);
+    // Routes on berth's own bridges are not the host's: the default bridge may already
+    // exist, with the default subnet, made by another berth root (tests, sandboxes).
+    const excludeDevs = [this.#defaultBridge, ...stored.map((n) => n.bridge)];
+    return [...nets, ...(r.code === 0 ? routesFromIpJson(r.stdout, { excludeDevs }) : [])].filter((c) => c.prefixLen > 0);
   }
 
   // ---------------------------------------------------------------- namespaces

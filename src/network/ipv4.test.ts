@@ -40,4 +40,6 @@ test("routesFromIpJson", () => {
   ]);
   assert.deepEqual(routesFromIpJson(j).map(formatCidr), ["192.0.2.0/24", "10.1.2.3/32"]);
   assert.deepEqual(routesFromIpJson("not json"), []);
+  const own = JSON.stringify([{ dst: "10.88.0.0/16", dev: "berth0" }, { dst: "172.18.0.0/16", dev: "br-0123456789ab" }]);
+  assert.deepEqual(routesFromIpJson(own, { excludeDevs: ["berth0"] }).map(formatCidr), ["172.18.0.0/16"], "routes on berth's own bridges are left out");
 });

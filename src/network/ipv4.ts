@@ -87,7 +87,7 @@ export function allocateSubnet(o: { taken: readonly Cidr[]; candidates?: Iterabl
 }
 
 /** Destinations of `ip -j route` output (IPv4, any table), skipping "default". */
-export function routesFromIpJson(json: string): Cidr[] {
+export function routesFromIpJson(json: string, o: { excludeDevs?: readonly string[] } = {}): Cidr[] {
   const out: Cidr[] = [];
   let rows: unknown;
   try {
@@ -99,6 +99,8 @@ export function routesFromIpJson(json: string): Cidr[] {
   for (const r of rows) {
     const dst = (r as { dst?: unknown }).dst;
     if (typeof dst !== "string" || dst === "default") continue;
+    const dev = (r as { dev?: unknown }).dev;
+    if (typeof dev === "string" && o.excludeDevs?.includes(dev) === true) continue;
     try {
       out.push(parseCidr(dst.includes("/") ? dst : `${dst}/32`));
     } catch {

@@ -35,6 +35,13 @@ import { containerCleanup } from "./container-cleanup.ts";
 import { findContainer, listContainers, renameContainer, containerLogPath, type ContainerRecord } from "./container-record.ts";
 import { refreshContainer } from "./container-refresh.ts";
 import { containerInspectView } from "./container-view.ts";
+import { containerAttach, type ContainerAttachOptions } from "./container-attach.ts";
+import { containerExec, type ContainerExecOptions } from "./container-exec.ts";
+import { volumeCreate, volumeInspect } from "./volume-create.ts";
+import { volumeList, type VolumeFilters } from "./volume-list.ts";
+import { volumePrune, volumeRemove } from "./volume-remove.ts";
+import type { VolumeCreateOptions } from "../volumes/index.ts";
+import { containerArchive, containerExtract, copyFromContainer, copyToContainer } from "./container-cp.ts";
 
 export class Engine {
   readonly ctx: EngineContext;
@@ -142,8 +149,43 @@ export class Engine {
   async containerInspect(idOrName: string) {
     return containerInspectView(this.ctx, await this.containerGet(idOrName));
   }
+  /** Connects streams to a container's process (conmon's attach socket). */
+  containerAttach(idOrName: string, o: ContainerAttachOptions = {}) {
+    return containerAttach(this.ctx, idOrName, o);
+  }
+  /** Starts a process in a running container; the session's wait() gives its exit code. */
+  containerExec(idOrName: string, o: ContainerExecOptions) {
+    return containerExec(this.ctx, idOrName, o);
+  }
   containerLogPath(id: string): string {
     return containerLogPath(this.ctx, id);
+  }
+  containerCopyTo(o: Parameters<typeof copyToContainer>[1]) {
+    return copyToContainer(this.ctx, o);
+  }
+  containerCopyFrom(o: Parameters<typeof copyFromContainer>[1]) {
+    return copyFromContainer(this.ctx, o);
+  }
+  containerArchive(o: Parameters<typeof containerArchive>[1]) {
+    return containerArchive(this.ctx, o);
+  }
+  containerExtract(o: Parameters<typeof containerExtract>[1]) {
+    return containerExtract(this.ctx, o);
+  }
+  volumeCreate(o: VolumeCreateOptions = {}) {
+    return volumeCreate(this.ctx, o);
+  }
+  volumeInspect(name: string) {
+    return volumeInspect(this.ctx, name);
+  }
+  volumeList(o: { filters?: VolumeFilters } = {}) {
+    return volumeList(this.ctx, o);
+  }
+  volumeRemove(name: string, o: { force?: boolean } = {}) {
+    return volumeRemove(this.ctx, name, o);
+  }
+  volumePrune(o: { all?: boolean; filters?: VolumeFilters } = {}) {
+    return volumePrune(this.ctx, o);
   }
   systemDf(o: { signal?: AbortSignal } = {}) {
     return systemDf(this.ctx, o);

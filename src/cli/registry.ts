@@ -96,6 +96,18 @@ export const management: Readonly<Record<string, { summary: string; verbs: Reado
       cleanup: load("./container/stop.ts", "cleanup"),
     },
   },
+  volume: {
+    summary: "Manage volumes",
+    verbs: {
+      create: load("./volume/volume.ts", "create"),
+      ls: load("./volume/volume.ts", "ls"),
+      list: load("./volume/volume.ts", "ls"),
+      rm: load("./volume/volume.ts", "rm"),
+      remove: load("./volume/volume.ts", "rm"),
+      inspect: load("./volume/volume.ts", "inspect"),
+      prune: load("./volume/volume.ts", "prune"),
+    },
+  },
   builder: {
     summary: "Manage builds",
     verbs: {

@@ -20,6 +20,8 @@ import {
 import { refreshContainer } from "./container-refresh.ts";
 import { portMappings } from "./container-start.ts";
 import { containerServices } from "./services.ts";
+import { refreshPeerHosts } from "./network-hosts.ts";
+import { removeAnonymousVolumes } from "./volume-remove.ts";
 
 export async function releaseResources(ctx: EngineContext, rec: ContainerRecord, o: { runtimeDelete?: boolean } = {}): Promise<void> {
   const svc = await containerServices(ctx);
@@ -31,6 +33,7 @@ export async function releaseResources(ctx: EngineContext, rec: ContainerRecord,
       .teardown({ containerId: rec.id, netns, networks: Object.keys(rec.config.Networks), ports: portMappings(rec) })
       .catch((e: unknown) => errors.push(e));
     await svc.network.removeNetns(rec.id).catch((e: unknown) => errors.push(e));
+    await refreshPeerHosts(ctx, svc.network, Object.keys(rec.config.Networks), rec.id).catch(() => undefined);
   }
   if (o.runtimeDelete !== false) await svc.runtime.delete(rec.id, { force: true }).catch((e: unknown) => errors.push(e));
   await svc.snapshotter.unmount(join(containerDir(ctx, rec.id), "rootfs")).catch((e: unknown) => errors.push(e));
@@ -49,8 +52,11 @@ export function removedStatePath(ctx: EngineContext, id: string): string {
   return join(ctx.config.runRoot, "removed", `${id}.json`);
 }
 
-/** Removes everything a container has on disk and its record. The container must not be running. */
-export async function destroyContainer(ctx: EngineContext, rec: ContainerRecord): Promise<void> {
+/**
+ * Removes everything a container has on disk and its record. The container must not be running.
+ * `volumes` (rm -v; implied by --rm) also removes its anonymous volumes that no other container uses.
+ */
+export async function destroyContainer(ctx: EngineContext, rec: ContainerRecord, o: { volumes?: boolean } = {}): Promise<void> {
   await releaseResources(ctx, rec).catch(() => undefined);
   if (rec.config.HostConfig.AutoRemove) {
     await mkdir(join(ctx.config.runRoot, "removed"), { recursive: true });
@@ -59,6 +65,7 @@ export async function destroyContainer(ctx: EngineContext, rec: ContainerRecord)
   await rm(containerRunDir(ctx, rec.id), { recursive: true, force: true });
   await rm(containerDir(ctx, rec.id), { recursive: true, force: true });
   deleteContainerRecord(ctx, rec.id);
+  if (o.volumes === true || rec.config.HostConfig.AutoRemove) await removeAnonymousVolumes(ctx, rec.config.Berth.anonymousVolumes ?? []);
 }
 
 /** `berth container cleanup ID`: what conmon runs when the container exits. */

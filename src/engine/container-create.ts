@@ -24,6 +24,8 @@ import { randomName } from "./container-names.ts";
 import { resolveImage } from "./image-resolve.ts";
 import { loadImageView, recordLayerSize } from "./image-view.ts";
 import { snapshotterOf } from "./services.ts";
+import { resolveVolumeMounts } from "./volume-mounts.ts";
+import { removeAnonymousVolumes } from "./volume-remove.ts";
 import { chainIds } from "../snapshots/index.ts";
 
 export interface ContainerCreateOptions {
@@ -105,10 +107,11 @@ function portBindings(publish: readonly string[]): Record<string, PortBinding[]>
   return out;
 }
 
-/** -v host:ctr[:ro] for absolute host paths (named volumes arrive with the volumes module). */
+/** -v host:ctr[:ro] (bind), -v name:ctr[:ro,nocopy] (named volume), -v /ctr (anonymous volume). */
 function bindMounts(binds: readonly string[]): MountSpec[] {
   return binds.map((b) => {
     const parts = b.split(":");
+    if (parts.length === 1 && b.startsWith("/")) return { Type: "volume", Source: "", Name: "", Target: b, ReadOnly: false };
     const [src, dst, mode = ""] = parts;
     if (src === undefined || dst === undefined || parts.length > 3) throw invalidParameter(`invalid volume specification: '${b}'`);
     if (!dst.startsWith("/")) throw invalidParameter(`invalid volume specification: '${b}': invalid mount config for type "bind": invalid mount path: '${dst}' mount path must be absolute`);
@@ -118,7 +121,9 @@ function bindMounts(binds: readonly string[]): MountSpec[] {
         throw invalidParameter(`invalid mode: ${o}`);
       }
     }
-    if (!src.startsWith("/")) return { Type: "volume", Source: "", Name: src, Target: dst, ReadOnly: opts.includes("ro") };
+    if (!src.startsWith("/")) {
+      return { Type: "volume", Source: "", Name: src, Target: dst, ReadOnly: opts.includes("ro"), ...(opts.includes("nocopy") ? { Options: ["nocopy"] } : {}) };
+    }
     return { Type: "bind", Source: src, Target: dst, ReadOnly: opts.includes("ro") };
   });
 }
@@ -143,7 +148,7 @@ export async function containerCreate(ctx: EngineContext, o: ContainerCreateOpti
     // docker warns and drops them for host; for none it is an error
     if (network === "none") throw invalidParameter("conflicting options: port publishing and the container type network mode");
   }
-  const mounts = [...bindMounts(o.binds ?? []), ...(o.mounts ?? [])];
+  const requestedMounts = [...bindMounts(o.binds ?? []), ...(o.mounts ?? [])];
   const exposed: Record<string, object> = { ...(imageConfig.ExposedPorts ?? {}) };
   for (const e of o.expose ?? []) {
     const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(e);
@@ -173,8 +178,17 @@ export async function containerCreate(ctx: EngineContext, o: ContainerCreateOpti
   }
   const dir = containerDir(ctx, id);
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  let anonymousVolumes: string[] = [];
   try {
     await snap.prepare({ containerDir: dir, lowerDirs });
+    const resolved = await resolveVolumeMounts(ctx, {
+      mounts: requestedMounts,
+      imageVolumes: Object.keys((imageConfig.Volumes as Record<string, object> | undefined) ?? {}),
+      volumesFrom: o.volumesFrom ?? [],
+      tmpfsTargets: Object.keys(o.tmpfs ?? {}),
+    });
+    const mounts = resolved.mounts;
+    anonymousVolumes = resolved.anonymous;
     const host: HostConfig = {
       AutoRemove: o.autoRemove === true,
       Privileged: o.privileged === true,
@@ -237,13 +251,14 @@ export async function containerCreate(ctx: EngineContext, o: ContainerCreateOpti
         ...(cmd === undefined ? {} : { cmd }),
         env: o.env ?? [],
         lowerDirs,
-        anonymousVolumes: [],
+        anonymousVolumes,
       },
     };
     throwIfAborted(o.signal);
     insertContainer(ctx, { id, name, imageId, created: ctx.now().toISOString(), config, state: initialState() });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
+    await removeAnonymousVolumes(ctx, anonymousVolumes).catch(() => undefined);
     throw err;
   }
   return { Id: id, Warnings: [] };

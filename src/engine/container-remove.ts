@@ -22,5 +22,5 @@ export async function containerRemove(ctx: EngineContext, idOrName: string, o: {
   }
   const now = getContainerById(ctx, rec.id);
   if (now === undefined) return; // --rm cleanup got there first
-  await destroyContainer(ctx, now);
+  await destroyContainer(ctx, now, { volumes: o.volumes === true });
 }

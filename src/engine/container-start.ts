@@ -25,6 +25,8 @@ import {
 } from "./container-record.ts";
 import { refreshContainer } from "./container-refresh.ts";
 import { containerServices } from "./services.ts";
+import { refreshPeerHosts } from "./network-hosts.ts";
+import { prepareVolumeMount } from "./volume-mounts.ts";
 
 const BERTH_ENTRY = fileURLToPath(new URL("../bin/berth.ts", import.meta.url));
 
@@ -129,11 +131,15 @@ export async function containerStart(ctx: EngineContext, idOrName: string, o: Co
     });
     files.push({ name: "resolv.conf", dest: "/etc/resolv.conf", text: await svc.network.resolvConf({ dns: hc.Dns, search: hc.DnsSearch, options: hc.DnsOptions }) });
     for (const f of files) await writeFile(join(dir, f.name), f.text, { mode: 0o644 });
+    if (netnsPath !== "") await refreshPeerHosts(ctx, svc.network, Object.keys(networks), rec.id);
     // 4. spec
     const mounts: NonNullable<ContainerSpecInput["mounts"]> = files.map((f) => ({ source: join(dir, f.name), destination: f.dest, type: "bind", options: ["rbind", "rprivate"] }));
     for (const m of hc.Mounts) {
       if (m.Type === "bind") mounts.push({ source: m.Source, destination: m.Target, type: "bind", options: ["rbind", m.ReadOnly ? "ro" : "rw"] });
-      else if (m.Type === "tmpfs") mounts.push({ source: "tmpfs", destination: m.Target, type: "tmpfs", options: ["nosuid", "nodev", ...(m.Options ?? [])] });
+      else if (m.Type === "volume") {
+        const source = await prepareVolumeMount(ctx, m, rootfs, o.signal);
+        mounts.push({ source, destination: m.Target, type: "bind", options: ["rbind", m.ReadOnly ? "ro" : "rw"] });
+      } else if (m.Type === "tmpfs") mounts.push({ source: "tmpfs", destination: m.Target, type: "tmpfs", options: ["nosuid", "nodev", ...(m.Options ?? [])] });
     }
     for (const [target, opts] of Object.entries(hc.Tmpfs)) {
       mounts.push({ source: "tmpfs", destination: target, type: "tmpfs", options: ["nosuid", "nodev", "noexec", ...opts.split(",").filter((x) => x !== "")] });

@@ -56,7 +56,15 @@ export async function imageRemove(
         if (isTag) ctx.images.untag(full);
         else ctx.db.db.prepare("DELETE FROM repo_digests WHERE name = ?").run(full);
         items.push({ Untagged: familiarString(parseReference(full)) });
-        return;
+        // moby: when the last tag of a repository goes, that repository's digest
+        // references go with it; the image is deleted when no name is left.
+        const repo = referenceString({ domain: ref.domain, path: ref.path });
+        if (!isTag || tags.some((t) => t !== full && t.startsWith(`${repo}:`))) return;
+        const sameRepo = digests.filter((d) => d.startsWith(`${repo}@`));
+        for (const d of sameRepo) ctx.db.db.prepare("DELETE FROM repo_digests WHERE name = ?").run(d);
+        if (tags.length - 1 + digests.length - sameRepo.length > 0) return;
+        tags.splice(tags.indexOf(full), 1);
+        digests.length = 0;
       }
     } else if (tags.length + digests.length > 1 && !force) {
       const repos = new Set(tags.map((t) => t.replace(/:[^:/]*$/, "")));

@@ -855,13 +855,19 @@ export class Builder {
     if (urls.length > 0) {
       await mkdir(this.#deps.tmpDir, { recursive: true });
       dlDir = await mkdtemp(join(this.#deps.tmpDir, "build-add-"));
-      for (const [n, url] of urls.entries()) {
-        const file = join(dlDir, `f${n}`);
-        const r = await downloadUrl(url, file, { checksum: inst.kind === "add" ? inst.checksum : undefined, signal: this.#req.signal }).catch((err: unknown) => {
-          throw this.#located(inst.location.start.line, inst.location.end.line, (err as Error).message, err);
-        });
-        downloads.push({ url, file, ...r });
-        files[url] = r.digest;
+      try {
+        for (const [n, url] of urls.entries()) {
+          const file = join(dlDir, `f${n}`);
+          const r = await downloadUrl(url, file, { checksum: inst.kind === "add" ? inst.checksum : undefined, signal: this.#req.signal }).catch((err: unknown) => {
+            throw this.#located(inst.location.start.line, inst.location.end.line, (err as Error).message, err);
+          });
+          downloads.push({ url, file, ...r });
+          files[url] = r.digest;
+        }
+      } catch (err) {
+        // A failed download (a wrong --checksum) leaves no scratch directory behind.
+        await rm(dlDir, { recursive: true, force: true });
+        throw err;
       }
     }
     for (const h of inst.heredocSources) files[`<<${h.path}`] = (await import("./cache.ts")).sha256Hex(h.data);

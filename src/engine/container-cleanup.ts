@@ -6,7 +6,7 @@
  * `run` run it too. Every step is idempotent, so running it twice, or from
  * two processes, is harmless.
  */
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { EngineContext } from "./context.ts";
 import {
@@ -56,11 +56,19 @@ export function removedStatePath(ctx: EngineContext, id: string): string {
  * Removes everything a container has on disk and its record. The container must not be running.
  * `volumes` (rm -v; implied by --rm) also removes its anonymous volumes that no other container uses.
  */
-export async function destroyContainer(ctx: EngineContext, rec: ContainerRecord, o: { volumes?: boolean } = {}): Promise<void> {
+export async function destroyContainer(ctx: EngineContext, rec: ContainerRecord, o: { volumes?: boolean; keepExitState?: boolean } = {}): Promise<void> {
   await releaseResources(ctx, rec).catch(() => undefined);
-  if (rec.config.HostConfig.AutoRemove) {
-    await mkdir(join(ctx.config.runRoot, "removed"), { recursive: true });
+  if (o.keepExitState === true) {
+    const dir = join(ctx.config.runRoot, "removed");
+    await mkdir(dir, { recursive: true });
     await writeFile(removedStatePath(ctx, rec.id), JSON.stringify({ ExitCode: rec.state.ExitCode, Error: rec.state.Error }));
+    // Nobody waited for these: drop the ones older than ten minutes.
+    const old = Date.now() - 10 * 60 * 1000;
+    for (const f of await readdir(dir).catch(() => [] as string[])) {
+      const p = join(dir, f);
+      const st = await stat(p).catch(() => undefined);
+      if (st !== undefined && st.mtimeMs < old) await rm(p, { force: true });
+    }
   }
   await rm(containerRunDir(ctx, rec.id), { recursive: true, force: true });
   await rm(containerDir(ctx, rec.id), { recursive: true, force: true });
@@ -70,10 +78,17 @@ export async function destroyContainer(ctx: EngineContext, rec: ContainerRecord,
 
 /** `berth container cleanup ID`: what conmon runs when the container exits. */
 export async function containerCleanup(ctx: EngineContext, id: string): Promise<void> {
-  const found = getContainerById(ctx, id);
+  let found = getContainerById(ctx, id);
+  // A process that exits at once can beat its own `start` to the finish: wait
+  // (bounded) until that start has recorded the container as running.
+  const deadline = Date.now() + 60_000;
+  while (found?.state.Status === "restarting" && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    found = getContainerById(ctx, id);
+  }
   if (found === undefined) return;
   const rec = await refreshContainer(ctx, found);
   if (rec.state.Status === "running" || rec.state.Status === "paused") return;
-  if (rec.config.HostConfig.AutoRemove) await destroyContainer(ctx, rec);
+  if (rec.config.HostConfig.AutoRemove) await destroyContainer(ctx, rec, { keepExitState: true });
   else await releaseResources(ctx, rec);
 }

@@ -105,7 +105,7 @@ export async function* readLogs(path: string, o: ReadLogsOptions = {}): AsyncIte
       const time = parseLogTime(l.timestamp);
       if (o.since !== undefined && time < o.since) return undefined;
       if (o.until !== undefined && time > o.until) return undefined;
-      const line = o.timestamps === true ? Buffer.concat([Buffer.from(`${l.timestamp} `), l.line]) : l.line;
+      const line = o.timestamps === true ? Buffer.concat([Buffer.from(`${dockerTimestamp(l.timestamp)} `), l.line]) : l.line;
       return { stream: l.stream, time, timestamp: l.timestamp, line, complete };
     };
     const drain = async (): Promise<LogRecord[]> => {
@@ -163,4 +163,12 @@ export async function* readLogs(path: string, o: ReadLogsOptions = {}): AsyncIte
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * conmon writes "2026-11-27T21:20:11.068597587+00:00"; docker prints UTC as
+ * RFC 3339 with nanoseconds and "Z" ("2026-11-27T21:20:11.068597587Z").
+ */
+export function dockerTimestamp(ts: string): string {
+  return ts.endsWith("+00:00") ? `${ts.slice(0, -6)}Z` : ts;
 }

@@ -295,9 +295,10 @@ describe("berth build", { skip }, () => {
     assert.deepEqual(f.error.detail?.["logTail"], ["before-failing"]);
     assert.equal(sb.engine.imageExists("failing:1"), false);
     assert.doesNotMatch(f.log, /echo never/);
-    const missing = await sb.buildFails({ contextDir: sb.context({ Dockerfile: "FROM nosuchimage:1\n" }), network: "none" });
-    assert.match(missing.error.message, /nosuchimage:1: not found/);
-    assert.equal((missing.error as { kind?: string }).kind, "not-found");
+    // A base that is neither local nor pullable (a registry on a closed loopback port: tests send no traffic elsewhere).
+    const missing = await sb.buildFails({ contextDir: sb.context({ Dockerfile: "FROM 127.0.0.1:9/nosuchimage:1\n" }), network: "none" });
+    assert.match(missing.error.message, /127\.0\.0\.1:9\/nosuchimage:1/);
+    assert.equal((missing.error as { kind?: string }).kind, "unavailable");
     const nofile = await sb.buildFails({ contextDir: sb.context({ Dockerfile: "FROM busybox\nCOPY nope.txt /\n" }), network: "none" });
     assert.match(nofile.error.message, /"\/nope\.txt": not found/);
     const target = await sb.buildFails({ contextDir: sb.context({ Dockerfile: "FROM busybox AS a\n" }), target: "b", network: "none" });

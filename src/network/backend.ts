@@ -24,7 +24,7 @@
 import { mkdir, readdir, readFile, rm, rmdir, stat, writeFile, rename } from "node:fs/promises";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   conflict,
   forbidden,
@@ -65,10 +65,32 @@ export interface CniNetworkBackendOptions {
   pluginDirs?: string[];
   /** Defaults to JSON files in stateDir/networks. */
   store?: NetworkStore;
-  /** Override the default network's subnet (tests). */
+  /**
+   * Override the default network's subnet. Otherwise DEFAULT_SUBNET for the default state
+   * dir, and for any other state dir (private roots: tests, sandboxes) a 10.x.0.0/16 chosen
+   * from a hash of the state dir, moved on past subnets that are taken.
+   */
   defaultSubnet?: string;
-  /** Override the default network's bridge name (tests). */
+  /**
+   * Override the default network's bridge name. Otherwise DEFAULT_BRIDGE ("berth0") for the
+   * default state dir and `berth-<6 hex of sha256(stateDir)>` for any other, so that two
+   * berth roots on one host never share a bridge (each has its own IPAM).
+   */
   defaultBridge?: string;
+}
+
+/** The state dir of the default root (/var/lib/berth). */
+export const DEFAULT_STATE_DIR = "/var/lib/berth/network";
+
+/** The default network's bridge name for a state dir (see CniNetworkBackendOptions.defaultBridge). */
+export function defaultBridgeFor(stateDir: string): string {
+  return stateDir === DEFAULT_STATE_DIR ? DEFAULT_BRIDGE : `berth-${createHash("sha256").update(stateDir).digest("hex").slice(0, 6)}`;
+}
+
+/** Candidate default subnets for a private root: 10.89.0.0/16 .. 10.254.0.0/16, starting at a hash of the state dir. */
+function* privateDefaultPool(stateDir: string): Generator<Cidr> {
+  const start = createHash("sha256").update(stateDir).digest().readUInt16BE(0) % 166;
+  for (let i = 0; i < 166; i++) yield { base: (((10 << 24) | ((89 + ((start + i) % 166)) << 16)) >>> 0), prefixLen: 16 };
 }
 
 interface CachedAttachment {
@@ -88,7 +110,7 @@ export class CniNetworkBackend {
   readonly #store: NetworkStore;
   readonly #cni: CniExec;
   readonly #ports: PortReservations;
-  readonly #defaultSubnet: string;
+  readonly #defaultSubnet: string | undefined;
   readonly #defaultBridge: string;
 
   constructor(o: CniNetworkBackendOptions) {
@@ -97,8 +119,8 @@ export class CniNetworkBackend {
     this.#store = o.store ?? new JsonNetworkStore(join(o.stateDir, "networks"));
     this.#cni = new CniExec(o.pluginDirs ?? ["/usr/lib/cni", "/opt/cni/bin"]);
     this.#ports = new PortReservations(join(o.stateDir, "ports"));
-    this.#defaultSubnet = o.defaultSubnet ?? DEFAULT_SUBNET;
-    this.#defaultBridge = o.defaultBridge ?? DEFAULT_BRIDGE;
+    this.#defaultSubnet = o.defaultSubnet ?? (o.stateDir === DEFAULT_STATE_DIR ? DEFAULT_SUBNET : undefined);
+    this.#defaultBridge = o.defaultBridge ?? defaultBridgeFor(o.stateDir);
   }
 
   get #ipamDir(): string {
@@ -126,6 +148,7 @@ export class CniNetworkBackend {
       const n = await this.#newConfig({ ...o, bridgeFor: (id) => `br-${id.slice(0, 12)}` });
       await this.#store.create(n);
       await addIsolation(n.bridge, n.internal);
+      await ensureBridge(n);
       return n;
     });
   }
@@ -174,11 +197,15 @@ export class CniNetworkBackend {
       const again = await this.#store.get(DEFAULT_NETWORK);
       if (again !== undefined) return again;
       const taken = await this.#takenSubnets();
-      const want = parseCidr(this.#defaultSubnet);
-      const subnet = taken.some((t) => overlaps(t, want)) ? formatCidr(allocateSubnet({ taken })) : this.#defaultSubnet;
+      const want = this.#defaultSubnet === undefined ? undefined : parseCidr(this.#defaultSubnet);
+      const subnet =
+        want === undefined
+          ? formatCidr(allocateSubnet({ taken, candidates: privateDefaultPool(this.#stateDir) }))
+          : taken.some((t) => overlaps(t, want)) ? formatCidr(allocateSubnet({ taken })) : formatCidr(want);
       const n = await this.#newConfig({ name: DEFAULT_NETWORK, subnet, bridgeFor: () => this.#defaultBridge });
       await this.#store.create(n);
       await addIsolation(n.bridge, n.internal);
+      await ensureBridge(n);
       return n;
     });
   }
@@ -256,11 +283,16 @@ export class CniNetworkBackend {
    * @throws conflict `Bind for 0.0.0.0:8080 failed: port is already allocated`, or a requested IP in use
    * @throws not-found for an unknown network; invalid-parameter for an IP outside the subnet
    * @throws cancelled when `signal` fires (after the undo)
+   *
+   * `ifIndexStart` > 0 adds networks to a namespace that is already set up (network connect):
+   * interfaces start at eth<ifIndexStart>, loopback is left alone, and the container's DNS
+   * record keeps its other networks.
    */
   async setup(o: {
     containerId: string; netns: string; networks: { name: string; aliases?: string[]; ip?: string }[];
-    ports: PortMapping[]; signal?: AbortSignal;
+    ports: PortMapping[]; signal?: AbortSignal; ifIndexStart?: number;
   }): Promise<Record<string, NetworkStatus>> {
+    const base = o.ifIndexStart ?? 0;
     throwIfAborted(o.signal);
     const nets: NetworkConfig[] = [];
     for (const want of o.networks) {
@@ -282,14 +314,14 @@ export class CniNetworkBackend {
     const lo = loopbackList();
     const loRt: CniRuntime = { containerId: o.containerId, netns: o.netns, ifName: "lo" };
     try {
-      await this.#cni.addList(lo, loRt, o.signal);
+      if (base === 0) await this.#cni.addList(lo, loRt, o.signal);
       for (const [i, n] of nets.entries()) {
         throwIfAborted(o.signal);
         await addIsolation(n.bridge, n.internal);
         const want = o.networks[i]!;
         const withPorts = i === 0 && ports.length > 0;
         const rt: CniRuntime = {
-          containerId: o.containerId, netns: o.netns, ifName: `eth${i}`,
+          containerId: o.containerId, netns: o.netns, ifName: `eth${base + i}`,
           ...(want.ip !== undefined ? { args: `IgnoreUnknown=1;IP=${want.ip}` } : {}),
           ...(withPorts ? { capabilityArgs: { portMappings: ports.map(toCniPort) } } : {}),
         };
@@ -302,9 +334,9 @@ export class CniNetworkBackend {
         out[n.name] = st;
       }
       if (nets.length > 0) await ensureIsolationJumpFirst();
-      await this.#writeEndpoint(o.containerId, nets, o.networks, out);
+      await this.#writeEndpoint(o.containerId, nets, o.networks, out, base > 0);
     } catch (e) {
-      await this.#undo(o.containerId, o.netns, attached, Object.values(out).map((s) => s.ip));
+      await this.#undo(o.containerId, o.netns, attached, Object.values(out).map((s) => s.ip), base > 0);
       if (isEngineError(e)) throw e;
       if (e instanceof Error && e.name === "AbortError") throwIfAborted(o.signal);
       throw systemError(`network setup for container ${o.containerId} failed: ${(e as Error).message}`, { cause: e });
@@ -312,12 +344,16 @@ export class CniNetworkBackend {
     return out;
   }
 
-  async #undo(containerId: string, netns: string, attached: { net: NetworkConfig; att: CachedAttachment }[], ips: string[]): Promise<void> {
+  async #undo(containerId: string, netns: string, attached: { net: NetworkConfig; att: CachedAttachment }[], ips: string[], partial = false): Promise<void> {
     for (const { att } of [...attached].reverse()) {
       await this.#cni.delList(att.list, att.rt, att.result).catch(() => {});
     }
-    await sweepContainer(containerId, ips).catch(() => {});
     for (const { net } of attached) await this.#dropLeases(net.name, containerId);
+    if (partial) {
+      for (const { net } of attached) await rm(join(this.#stateDir, "results", containerId, `${net.name}.json`), { force: true });
+      return;
+    }
+    await sweepContainer(containerId, ips).catch(() => {});
     await this.#ports.release(containerId);
     await rm(join(this.#stateDir, "results", containerId), { recursive: true, force: true });
     await rm(join(this.#stateDir, "endpoints", `${containerId}.json`), { force: true });
@@ -328,8 +364,11 @@ export class CniNetworkBackend {
    * Leaves the networks (DEL in reverse order), releases IP leases, iptables rules, port
    * reservations and DNS records. Idempotent; works when the namespace is gone or the
    * network was never joined. Throws only if a lease could not be released.
+   *
+   * `partial` leaves only the named networks of a container that stays on others (network
+   * disconnect): loopback, port reservations and the container's other rules are kept.
    */
-  async teardown(o: { containerId: string; netns: string; networks: string[]; ports: PortMapping[] }): Promise<void> {
+  async teardown(o: { containerId: string; netns: string; networks: string[]; ports: PortMapping[]; partial?: boolean }): Promise<void> {
     const live = o.netns !== "" && (await netnsExists(o.netns));
     const netns = live ? o.netns : "";
     const ips: string[] = [];
@@ -349,9 +388,11 @@ export class CniNetworkBackend {
       }
       await this.#dropLeases(name, o.containerId);
     }
-    if (live) await this.#cni.delList(loopbackList(), { containerId: o.containerId, netns, ifName: "lo" }, undefined).catch(() => {});
-    await sweepContainer(o.containerId, ips);
-    await this.#ports.release(o.containerId);
+    if (live && o.partial !== true) await this.#cni.delList(loopbackList(), { containerId: o.containerId, netns, ifName: "lo" }, undefined).catch(() => {});
+    if (o.partial !== true) {
+      await sweepContainer(o.containerId, ips);
+      await this.#ports.release(o.containerId);
+    }
     for (const name of o.networks) await rm(join(this.#stateDir, "results", o.containerId, `${name}.json`), { force: true });
     await rmdir(join(this.#stateDir, "results", o.containerId)).catch(() => {});
     await this.#dropEndpoint(o.containerId, o.networks);
@@ -422,8 +463,12 @@ export class CniNetworkBackend {
     }
   }
 
-  async #writeEndpoint(containerId: string, nets: NetworkConfig[], wants: { aliases?: string[] }[], st: Record<string, NetworkStatus>): Promise<void> {
+  async #writeEndpoint(containerId: string, nets: NetworkConfig[], wants: { aliases?: string[] }[], st: Record<string, NetworkStatus>, merge = false): Promise<void> {
     const rec: EndpointRecord = { containerId, networks: {} };
+    if (merge) {
+      const old = this.#endpoints().find((r) => r.containerId === containerId);
+      if (old !== undefined) rec.networks = { ...old.networks };
+    }
     nets.forEach((n, i) => {
       const s = st[n.name];
       if (s !== undefined) rec.networks[n.name] = { ip: s.ip, aliases: [...(wants[i]?.aliases ?? []), containerId.slice(0, 12)] };
@@ -552,6 +597,21 @@ async function writeAtomic(path: string, data: string): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(4).toString("hex")}`;
   await writeFile(tmp, data);
   await rename(tmp, path);
+}
+
+/**
+ * Creates the network's bridge with its gateway address, up, when it does not exist: the
+ * route then shows from creation on, so another berth root choosing a subnet sees it.
+ * The bridge plugin accepts an existing bridge that carries the gateway address.
+ * Best effort: the plugin makes the bridge itself if this fails.
+ */
+async function ensureBridge(n: NetworkConfig): Promise<void> {
+  if ((await run("ip", ["link", "show", "dev", n.bridge])).code === 0) return;
+  if ((await run("ip", ["link", "add", "name", n.bridge, "type", "bridge"])).code !== 0) return;
+  const mtu = n.options?.[MTU_OPTION];
+  if (mtu !== undefined) await run("ip", ["link", "set", "dev", n.bridge, "mtu", mtu]);
+  await run("ip", ["addr", "add", `${n.gateway}/${n.subnet.split("/")[1] ?? "16"}`, "dev", n.bridge]);
+  await run("ip", ["link", "set", "dev", n.bridge, "up"]);
 }
 
 async function uplinkMtu(): Promise<number | undefined> {

@@ -89,6 +89,12 @@ export interface HostFacts {
   swapAccounting: boolean;
   /** /proc/sys/kernel/cap_last_cap. */
   capLastCap: number;
+  /**
+   * The capabilities this process may grant (its bounding set). A container
+   * can never get more: --privileged and --cap-add ALL get all of these. On
+   * these machines CAP_SYS_RESOURCE is outside it.
+   */
+  capBoundingSet?: readonly string[] | undefined;
   arch: string;
   kernel: readonly [number, number];
   /** Static init binary for --init (tini-static), if found. */
@@ -294,7 +300,8 @@ export function buildSpec(input: ContainerSpecInput, host: HostFacts, user: Exec
   const env = mergeEnv(daemonEnv, configEnv);
   if (!hasEnv(env, "HOME")) env.push(`HOME=${user.home}`);
 
-  const caps = computeCapabilities(input, host.capLastCap);
+  const bounding = host.capBoundingSet;
+  const caps = computeCapabilities(input, host.capLastCap).filter((c) => bounding === undefined || bounding.includes(c));
 
   const mounts: OciMount[] = [];
   if (input.init === true) {
@@ -457,10 +464,16 @@ export async function probeHost(): Promise<HostFacts> {
   const hardLimits = parseLimits(limitsText);
   const swapAccounting = cgroupVersion === 2 ? true : await exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes");
   let canRaiseLimits = false;
+  let capBoundingSet: string[] | undefined;
   try {
     const status = await readFile("/proc/self/status", "utf8");
     const eff = /CapEff:\s*([0-9a-f]+)/.exec(status)?.[1];
     canRaiseLimits = eff !== undefined && ((BigInt(`0x${eff}`) >> 24n) & 1n) === 1n; // CAP_SYS_RESOURCE = 24
+    const bnd = /CapBnd:\s*([0-9a-f]+)/.exec(status)?.[1];
+    if (bnd !== undefined) {
+      const mask = BigInt(`0x${bnd}`);
+      capBoundingSet = ALL_CAPABILITIES.filter((_, i) => ((mask >> BigInt(i)) & 1n) === 1n);
+    }
   } catch {
     /* keep false */
   }
@@ -472,6 +485,7 @@ export async function probeHost(): Promise<HostFacts> {
     nofileHardLimit: hardLimits["nofile"] ?? DEFAULT_NOFILE,
     hardLimits,
     canRaiseLimits,
+    capBoundingSet,
     swapAccounting,
     capLastCap: Number(capLast.trim()),
     arch: a === "x64" ? "x86_64" : a === "arm64" ? "aarch64" : a,

@@ -201,6 +201,33 @@ describe("containers", { skip }, () => {
     assert.equal((await b.run(["rm", ...ids])).code, 0);
   });
 
+  test("security and resource options reach the container", async () => {
+    const ro = await run("--rm", "--read-only", "busybox", "touch", "/x");
+    assert.notEqual(ro.code, 0);
+    assert.match(ro.stderr, /Read-only file system/);
+    const nnp = await run("--rm", "--security-opt", "no-new-privileges", "busybox", "grep", "NoNewPrivs", "/proc/self/status");
+    assert.match(nnp.stdout, /NoNewPrivs:\s+1/);
+    const priv = await run("--rm", "--privileged", "busybox", "grep", "CapEff", "/proc/self/status");
+    const bounding = /CapBnd:\s+([0-9a-f]+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    assert.match(priv.stdout, new RegExp(`CapEff:\\s+${bounding}`), "privileged: every capability berth may grant");
+    const ulimit = await run("--rm", "--ulimit", "nofile=1024:2048", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn");
+    assert.equal(ulimit.stdout, "1024\n2048\n");
+    const shm = await run("--rm", "--shm-size", "8m", "busybox", "df", "-k", "/dev/shm");
+    assert.match(shm.stdout, /\b8192\b/);
+    const init = await run("--rm", "--init", "busybox", "cat", "/proc/1/cmdline");
+    assert.match(init.stdout, /^\/sbin\/docker-init\x00--\x00cat/, "tini runs as PID 1 under docker's name");
+    const pids = await run("--rm", "--pids-limit", "20", "busybox", "sh", "-c", "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max");
+    assert.equal(pids.stdout.trim(), "20");
+    const mem = await run("--rm", "-m", "64m", "busybox", "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max");
+    assert.equal(mem.stdout.trim(), String(64 * 1024 * 1024));
+    const labelled = await run("-d", "--name", "lab", "-l", "team=core", "--stop-signal", "SIGUSR1", "--stop-timeout", "3", "busybox", "sleep", "100");
+    assert.equal(labelled.code, 0, labelled.stderr);
+    const cfg = await b.run(["inspect", "-f", "{{.Config.Labels.team}} {{.Config.StopSignal}} {{.Config.StopTimeout}}", "lab"]);
+    assert.equal(cfg.stdout.trim(), "core SIGUSR1 3");
+    assert.equal((await b.run(["ps", "-q", "--filter", "label=team=core"])).stdout.trim(), labelled.stdout.trim().slice(0, 12));
+    assert.equal((await b.run(["rm", "-f", "lab"])).code, 0);
+  });
+
   test("the default bridge network gives the container an address and a hostname file", async () => {
     const r = await b.run(["run", "--rm", "busybox", "sh", "-c", "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'; cat /etc/hostname"]);
     assert.equal(r.code, 0, r.stderr);

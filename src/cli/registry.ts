@@ -48,6 +48,12 @@ export const topLevel: Readonly<Record<string, CommandLoader>> = {
   ps: load("./container/ps.ts"),
   logs: load("./container/logs.ts"),
   port: load("./container/inspect.ts", "port"),
+  cp: load("./container/cp.ts"),
+  diff: load("./container/diff.ts"),
+  commit: load("./container/commit.ts"),
+  export: load("./container/export.ts"),
+  top: load("./container/top.ts"),
+  stats: load("./container/stats.ts"),
 };
 
 /** Management commands: `berth image ls`, `berth system df`, ... */
@@ -94,6 +100,13 @@ export const management: Readonly<Record<string, { summary: string; verbs: Reado
       port: topLevel["port"]!,
       inspect: load("./container/inspect.ts", "inspect"),
       cleanup: load("./container/stop.ts", "cleanup"),
+      cp: topLevel["cp"]!,
+      diff: topLevel["diff"]!,
+      commit: topLevel["commit"]!,
+      export: topLevel["export"]!,
+      top: topLevel["top"]!,
+      stats: topLevel["stats"]!,
+      prune: load("./container/prune.ts"),
     },
   },
   volume: {

@@ -41,7 +41,17 @@ import { volumeCreate, volumeInspect } from "./volume-create.ts";
 import { volumeList, type VolumeFilters } from "./volume-list.ts";
 import { volumePrune, volumeRemove } from "./volume-remove.ts";
 import type { VolumeCreateOptions } from "../volumes/index.ts";
+import { networkCreate, type NetworkCreateOptions } from "./network-create.ts";
+import { networkInspect, networkList } from "./network-inspect.ts";
+import { networkPrune, networkRemove } from "./network-remove.ts";
+import { networkConnect, networkDisconnect } from "./network-connect.ts";
 import { containerArchive, containerExtract, copyFromContainer, copyToContainer } from "./container-cp.ts";
+import { containerChanges } from "./container-diff.ts";
+import { containerCommit, type ContainerCommitOptions } from "./container-commit.ts";
+import { containerExport } from "./container-export.ts";
+import { containerTop } from "./container-top.ts";
+import { containerStats } from "./container-stats.ts";
+import { containerPrune } from "./container-prune.ts";
 
 export class Engine {
   readonly ctx: EngineContext;
@@ -171,6 +181,45 @@ export class Engine {
   }
   containerExtract(o: Parameters<typeof containerExtract>[1]) {
     return containerExtract(this.ctx, o);
+  }
+  containerChanges(idOrName: string, o: { signal?: AbortSignal } = {}) {
+    return containerChanges(this.ctx, idOrName, o);
+  }
+  containerCommit(o: ContainerCommitOptions) {
+    return containerCommit(this.ctx, o);
+  }
+  containerExport(o: Parameters<typeof containerExport>[1]) {
+    return containerExport(this.ctx, o);
+  }
+  containerTop(idOrName: string, o: { psArgs?: readonly string[]; signal?: AbortSignal } = {}) {
+    return containerTop(this.ctx, idOrName, o);
+  }
+  containerStats(o: Parameters<typeof containerStats>[1]) {
+    return containerStats(this.ctx, o);
+  }
+  containerPrune(o: Parameters<typeof containerPrune>[1] = {}) {
+    return containerPrune(this.ctx, o);
+  }
+  networkCreate(o: NetworkCreateOptions) {
+    return networkCreate(this.ctx, o);
+  }
+  networkInspect(nameOrId: string) {
+    return networkInspect(this.ctx, nameOrId);
+  }
+  networkList(o: { filters?: Record<string, string[]> } = {}) {
+    return networkList(this.ctx, o);
+  }
+  networkRemove(nameOrId: string) {
+    return networkRemove(this.ctx, nameOrId);
+  }
+  networkPrune(o: { filters?: Record<string, string[]> } = {}) {
+    return networkPrune(this.ctx, o);
+  }
+  networkConnect(o: { network: string; container: string; aliases?: string[]; ip?: string; signal?: AbortSignal }) {
+    return networkConnect(this.ctx, o);
+  }
+  networkDisconnect(o: { network: string; container: string; force?: boolean }) {
+    return networkDisconnect(this.ctx, o);
   }
   volumeCreate(o: VolumeCreateOptions = {}) {
     return volumeCreate(this.ctx, o);

@@ -45,10 +45,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-fund --no-audit >/dev/null
 fi
 
-# 4. The berth command, on PATH.
+# 4. The berth command, on PATH. Its entry is berth.mjs: plain JavaScript that serves
+#    type-stripped sources from a cache (src/bin/ts-cache.mjs), so that a warm start
+#    does not load Node's TypeScript stripper (~50 ms a command).
 cat > /usr/local/bin/berth.tmp <<EOS
 #!/bin/sh
-exec "$NODE" --disable-warning=ExperimentalWarning "$here/src/bin/berth.ts" "\$@"
+exec "$NODE" --disable-warning=ExperimentalWarning "$here/src/bin/berth.mjs" "\$@"
 EOS
 chmod 755 /usr/local/bin/berth.tmp
 mv -f /usr/local/bin/berth.tmp /usr/local/bin/berth

@@ -28,7 +28,8 @@ import { containerServices } from "./services.ts";
 import { refreshPeerHosts } from "./network-hosts.ts";
 import { prepareVolumeMount } from "./volume-mounts.ts";
 
-const BERTH_ENTRY = fileURLToPath(new URL("../bin/berth.ts", import.meta.url));
+// The JavaScript entry: it serves type-stripped sources from a cache (src/bin/ts-cache.mjs).
+const BERTH_ENTRY = fileURLToPath(new URL("../bin/berth.mjs", import.meta.url));
 
 /** Port bindings of a record as the network module's mappings (-P adds every exposed port on a free host port). */
 export function portMappings(rec: ContainerRecord): PortMapping[] {
@@ -110,7 +111,7 @@ export async function containerStart(ctx: EngineContext, idOrName: string, o: Co
       }));
       const status = await svc.network.setup({ containerId: rec.id, netns, networks: nets, ports: portMappings(rec), ...sig });
       for (const [name, st] of Object.entries(status)) {
-        networks[name] = { NetworkID: name, IPAddress: st.ip, IPPrefixLen: st.prefixLen, Gateway: st.gateway, MacAddress: st.mac, Aliases: nets.find((n) => n.name === name)?.aliases ?? [] };
+        networks[name] = { NetworkID: (await svc.network.inspect(name)).id, IPAddress: st.ip, IPPrefixLen: st.prefixLen, Gateway: st.gateway, MacAddress: st.mac, Aliases: nets.find((n) => n.name === name)?.aliases ?? [] };
         for (const p of st.ports ?? []) {
           (ports[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp === "" ? "0.0.0.0" : p.hostIp, HostPort: String(p.hostPort) });
         }

@@ -4,6 +4,8 @@
  * (docker attach without --logs). `run`/`start -a` attach from start's
  * onCreated hook, before the process runs, so they miss nothing.
  */
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { conflict } from "../core/index.ts";
@@ -22,6 +24,8 @@ export interface ContainerAttachOptions {
   readonly signal?: AbortSignal;
   /** The caller is starting the container (start's onCreated hook): skip the running check. */
   readonly starting?: boolean;
+  /** Terminal size to set before returning (TTY only). */
+  readonly size?: { readonly height: number; readonly width: number };
 }
 
 export interface ContainerAttachment extends AttachHandle {
@@ -30,6 +34,15 @@ export interface ContainerAttachment extends AttachHandle {
   readonly tty: boolean;
   /** stdin is connected (the container keeps stdin open). */
   readonly stdinAttached: boolean;
+}
+
+/** `stty -F /proc/<pid 1>/fd/0 rows H cols W` (TIOCSWINSZ on the container's pty); best effort. */
+async function setPtySize(runDir: string, height: number, width: number): Promise<void> {
+  const pid = Number.parseInt(await readFile(join(runDir, "pidfile"), "utf8").catch(() => ""), 10);
+  if (!(pid > 0)) return;
+  await new Promise<void>((resolve) => {
+    execFile("stty", ["-F", `/proc/${pid}/fd/0`, "rows", String(Math.min(height, 1000)), "cols", String(Math.min(width, 1000))], () => resolve());
+  });
 }
 
 /** Socket and ctl FIFO of a container's conmon (the `ctr` link in its run dir points at the bundle). */
@@ -60,5 +73,12 @@ export async function containerAttach(ctx: EngineContext, idOrName: string, o: C
     ...(o.signal === undefined ? {} : { signal: o.signal }),
   });
   await handle.connected;
+  if (rec.config.Tty && o.size !== undefined && o.size.height > 0 && o.size.width > 0) {
+    handle.resize(o.size.height, o.size.width);
+    // conmon applies ctl resizes only once its main loop has taken the console
+    // from runc, which can be after the process has started and asked for its
+    // size; before start, set it on the pty directly (runc init holds the slave).
+    if (o.starting === true) await setPtySize(containerRunDir(ctx, rec.id), o.size.height, o.size.width);
+  }
   return Object.assign(handle, { id: rec.id, tty: rec.config.Tty, stdinAttached });
 }

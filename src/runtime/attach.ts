@@ -149,7 +149,8 @@ export function attachSocket(o: AttachSocketOptions): AttachHandle {
     o.stdin.once("end", onEnd);
     o.stdin.resume();
   } else {
-    child.stdin.end(); // output only: conmon must not keep waiting for our input
+    // Output only. Not ending the bridge's stdin: a shutdown would make conmon
+    // close the process's stdin, which another client may be feeding.
     stdinClosed = true;
   }
 

@@ -46,20 +46,22 @@ export const command: Command<CliContext> = {
       return 0;
     }
     const attach = opts.attach ?? { stdin: false, stdout: true, stderr: true };
-    let attached: Promise<void> | undefined;
+    let attached: Promise<{ detached: boolean }> | undefined;
     const startedAt = new Date();
     await engine.containerStart(id, {
       signal: ctx.io.signal,
       ...(interactive && (attach.stdin || opts.tty === true)
         ? {
             onCreated: async () => {
-              attached = attachContainerIo(engine, id, ctx.io, {
+              // Connected before the process starts: no output is lost.
+              ({ done: attached } = await attachContainerIo(engine, id, ctx.io, {
                 stdin: attach.stdin,
                 stdout: attach.stdout,
                 stderr: attach.stderr,
                 tty: opts.tty === true,
+                starting: true,
                 ...(flagString(p, "detach-keys") === undefined ? {} : { detachKeys: flagString(p, "detach-keys")! }),
-              });
+              }));
             },
           }
         : {}),
@@ -74,7 +76,10 @@ export const command: Command<CliContext> = {
     ctx.io.signal.addEventListener("abort", onAbort, { once: true });
     const exited = engine.containerWaitRecord(id);
     if (attached !== undefined) {
-      await attached;
+      if ((await attached).detached) {
+        ctx.io.signal.removeEventListener("abort", onAbort);
+        return 0; // detach keys: the container keeps running
+      }
     } else {
       await streamOutput({
         logPath: engine.containerLogPath(id),

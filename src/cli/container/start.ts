@@ -27,26 +27,28 @@ export const command: Command<CliContext> = {
     }
     const rec = await engine.containerGet(p.args[0]!);
     const startedAt = new Date();
-    let attached: Promise<void> | undefined;
+    let attached: Promise<{ detached: boolean }> | undefined;
     await engine.containerStart(rec.id, {
       signal: ctx.io.signal,
       ...(interactive || rec.config.Tty
         ? {
             onCreated: async () => {
-              attached = attachContainerIo(engine, rec.id, ctx.io, {
+              ({ done: attached } = await attachContainerIo(engine, rec.id, ctx.io, {
                 stdin: interactive,
                 stdout: true,
                 stderr: true,
                 tty: rec.config.Tty,
+                starting: true,
                 ...(flagString(p, "detach-keys") === undefined ? {} : { detachKeys: flagString(p, "detach-keys")! }),
-              });
+              }));
             },
           }
         : {}),
     });
     const exited = engine.containerWaitRecord(rec.id);
-    if (attached !== undefined) await attached;
-    else await streamOutput({ logPath: engine.containerLogPath(rec.id), stdout: ctx.io.stdout, stderr: ctx.io.stderr, exited, since: new Date(startedAt.getTime() - 1000) });
+    if (attached !== undefined) {
+      if ((await attached).detached) return 0;
+    } else await streamOutput({ logPath: engine.containerLogPath(rec.id), stdout: ctx.io.stdout, stderr: ctx.io.stderr, exited, since: new Date(startedAt.getTime() - 1000) });
     return (await exited).state.ExitCode;
   },
 };

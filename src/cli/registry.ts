@@ -113,6 +113,20 @@ export const management: Readonly<Record<string, { summary: string; verbs: Reado
       prune: load("./container/prune.ts"),
     },
   },
+  network: {
+    summary: "Manage networks",
+    verbs: {
+      create: load("./network/network.ts", "create"),
+      ls: load("./network/network.ts", "ls"),
+      list: load("./network/network.ts", "ls"),
+      rm: load("./network/network.ts", "rm"),
+      remove: load("./network/network.ts", "rm"),
+      inspect: load("./network/network.ts", "inspect"),
+      connect: load("./network/network.ts", "connect"),
+      disconnect: load("./network/network.ts", "disconnect"),
+      prune: load("./network/network.ts", "prune"),
+    },
+  },
   volume: {
     summary: "Manage volumes",
     verbs: {

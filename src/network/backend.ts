@@ -510,6 +510,18 @@ export class CniNetworkBackend {
     return out;
   }
 
+  /** Interface names (eth0, eth1, ...) the container's attachments use now, from the attachment cache. */
+  async interfacesOf(containerId: string): Promise<string[]> {
+    const dir = join(this.#stateDir, "results", containerId);
+    const out: string[] = [];
+    for (const f of await readdir(dir).catch(() => [] as string[])) {
+      if (!f.endsWith(".json")) continue;
+      const att = await this.#readCache(containerId, f.slice(0, -5));
+      if (att !== undefined) out.push(att.rt.ifName);
+    }
+    return out;
+  }
+
   // ---------------------------------------------------------------- DNS
 
   /**

@@ -65,6 +65,9 @@ const migrations: readonly string[] = [
      options TEXT NOT NULL,
      created TEXT NOT NULL
    );`,
+  // 3: what `images` shows of each image, derived once from its (immutable) config
+  //    so that listing never reads blobs: {created, labels, layers: [{diffId, size}]}.
+  `ALTER TABLE images ADD COLUMN meta TEXT;`,
 ];
 
 export interface DatabaseOptions {

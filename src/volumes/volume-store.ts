@@ -156,12 +156,13 @@ export class VolumeStore {
 
   #toRecord(r: Row): VolumeRecord {
     const options = JSON.parse(r.options) as Record<string, string>;
+    // docker's key order
     return {
-      Name: r.name,
-      Driver: r.driver,
-      Mountpoint: this.mountpoint(r.name),
       CreatedAt: r.created,
+      Driver: r.driver,
       Labels: JSON.parse(r.labels) as Record<string, string>,
+      Mountpoint: this.mountpoint(r.name),
+      Name: r.name,
       Options: Object.keys(options).length === 0 ? null : options,
       Scope: "local",
     };

@@ -110,7 +110,8 @@ function parseMountFlag(s: string): NonNullable<ContainerCreateOptions["mounts"]
     return { Type: "tmpfs", Source: "", Target: target, ReadOnly: readOnly, Options: opts };
   }
   if (type !== "volume") throw invalidParameter(`invalid mount type: ${String(type)}`);
-  return { Type: "volume", Source: "", Name: source, Target: target, ReadOnly: readOnly };
+  const nocopy = kv["volume-nocopy"] !== undefined && kv["volume-nocopy"] !== "false" && kv["volume-nocopy"] !== "0";
+  return { Type: "volume", Source: "", Name: source, Target: target, ReadOnly: readOnly, ...(nocopy ? { Options: ["nocopy"] } : {}) };
 }
 
 /** Builds the engine's create options from the parsed flags and the positional [IMAGE, COMMAND...]. */

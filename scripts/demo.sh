@@ -94,7 +94,10 @@ B ps
 
 step "4/6 The seed's other example: a one-off command in the node image"
 B run --rm node node -v
-say "and 'berth run -it node' opens a Node REPL (examples/README.md)"
+say "'berth run -it node' opens a Node REPL in your terminal; here its input comes from a pipe:"
+printf '%s$ printf %s | berth run -i --rm node node -i%s\n' "$bold" "'process.version\\n[1, 2, 3].map((x) => x * 2)\\n'" "$off"
+printf 'process.version\n[1, 2, 3].map((x) => x * 2)\n' | b run -i --rm node node -i
+echo
 
 step "5/6 Local store first, then the registry"
 B rmi busybox

@@ -197,6 +197,7 @@ describe("scripts/demo.sh: the Node walkthrough, in a private root", { skip: slo
     assert.match(r.out, /0\.0\.0\.0:\d+->3000\/tcp\s+my-app/);
     assert.match(r.out, /\[\{"Id":"[0-9a-f]{64}","Name":"\/my-app","State":"running"\}\]/);
     assert.match(r.out, /\$ berth run --rm node node -v\nv24\./);
+    assert.match(r.out, /> \[ 2, 4, 6 \]/, "the REPL read its input from the pipe");
     assert.match(r.out, /Unable to find image 'busybox:latest' locally\n[^]*pulled from the mirror/);
     assert.equal((await b.run(["ps", "-aq"])).stdout, "", "no container left");
     const cfg = JSON.parse(readFileSync(env["BERTH_CONFIG"]!, "utf8")) as Record<string, unknown>;

@@ -1,9 +1,8 @@
 /** `berth container inspect CONTAINER...` and `berth port CONTAINER [PORT]`. */
-import { kindOf } from "../../core/index.ts";
 import type { Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { flagString } from "../flags.ts";
-import { writeInspected } from "../inspect-output.ts";
+import { inspectEach } from "../inspect-output.ts";
 
 export const inspect: Command<CliContext> = {
   name: "container inspect",
@@ -16,19 +15,7 @@ export const inspect: Command<CliContext> = {
   ],
   async run(ctx, p) {
     const engine = await ctx.engine();
-    const found: unknown[] = [];
-    const errors: string[] = [];
-    for (const n of p.args) {
-      try {
-        found.push(await engine.containerInspect(n));
-      } catch (err) {
-        if (kindOf(err) !== "not-found") throw err;
-        errors.push((err as Error).message);
-      }
-    }
-    writeInspected(ctx, found, flagString(p, "format"));
-    for (const e of errors) ctx.io.stderr.write(`Error: ${e}\n`);
-    return errors.length > 0 ? 1 : 0;
+    return inspectEach(ctx, p.args, (n) => engine.containerInspect(n), flagString(p, "format"));
   },
 };
 

@@ -24,14 +24,16 @@ export const command: Command<CliContext> = {
     if (!flagBool(p, "force") && !(await confirm(ctx, warning))) return 0;
     const engine = await ctx.engine();
     const report = await engine.imagePrune({ all, filters: parseFilters(flagList(p, "filter")), signal: ctx.io.signal });
-    if (report.ImagesDeleted.length > 0) {
-      ctx.io.stdout.write("Deleted Images:\n");
-      for (const item of report.ImagesDeleted) {
-        ctx.io.stdout.write("Untagged" in item ? `untagged: ${item.Untagged}\n` : `deleted: ${item.Deleted}\n`);
-      }
-      ctx.io.stdout.write("\n");
-    }
+    writeDeletedImages(ctx, report.ImagesDeleted);
     ctx.io.stdout.write(`Total reclaimed space: ${humanSize(report.SpaceReclaimed)}\n`);
     return 0;
   },
 };
+
+/** docker's "Deleted Images:" block of image and system prune. */
+export function writeDeletedImages(ctx: CliContext, items: readonly ({ Untagged: string } | { Deleted: string })[]): void {
+  if (items.length === 0) return;
+  ctx.io.stdout.write("Deleted Images:\n");
+  for (const item of items) ctx.io.stdout.write("Untagged" in item ? `untagged: ${item.Untagged}\n` : `deleted: ${item.Deleted}\n`);
+  ctx.io.stdout.write("\n");
+}

@@ -5,6 +5,7 @@ import { flagBool, flagList } from "../flags.ts";
 import { parseFilters } from "../output.ts";
 import { confirm } from "../prompt.ts";
 import { humanSize } from "../units.ts";
+import { writeDeletedImages } from "../image/prune.ts";
 
 export const command: Command<CliContext> = {
   name: "system prune",
@@ -23,13 +24,7 @@ export const command: Command<CliContext> = {
     if (!flagBool(p, "force") && !(await confirm(ctx, warning))) return 0;
     const engine = await ctx.engine();
     const report = await engine.imagePrune({ all, filters: parseFilters(flagList(p, "filter")), signal: ctx.io.signal });
-    if (report.ImagesDeleted.length > 0) {
-      ctx.io.stdout.write("Deleted Images:\n");
-      for (const item of report.ImagesDeleted) {
-        ctx.io.stdout.write("Untagged" in item ? `untagged: ${item.Untagged}\n` : `deleted: ${item.Deleted}\n`);
-      }
-      ctx.io.stdout.write("\n");
-    }
+    writeDeletedImages(ctx, report.ImagesDeleted);
     ctx.io.stdout.write(`Total reclaimed space: ${humanSize(report.SpaceReclaimed)}\n`);
     return 0;
   },

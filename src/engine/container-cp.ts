@@ -266,10 +266,10 @@ function lastName(p: string): string {
 }
 
 /** Packs one source as a tar whose top entry is `rootName` (or the directory's content when contentOnly). */
-function packSource(src: Source, rootName: string, o: { signal?: AbortSignal }): Readable {
+function packSource(src: Source, rootName: string, o: { signal?: AbortSignal; intoExistingDir?: boolean }): Readable {
   const sig = o.signal === undefined ? {} : { signal: o.signal };
   if (src.isDir) {
-    return src.contentOnly ? packDirectory(src.abs, sig) : packDirectory(src.abs, { ...sig, prefix: rootName });
+    return src.contentOnly && o.intoExistingDir !== false ? packDirectory(src.abs, sig) : packDirectory(src.abs, { ...sig, prefix: rootName });
   }
   const base = basename(src.abs);
   const t = packDirectory(dirname(src.abs), { ...sig, filter: (rel) => rel === base });
@@ -315,6 +315,8 @@ interface Target {
   readonly dir: string;
   /** Name the source's top entry gets. */
   readonly rootName: string;
+  /** DEST is an existing directory (SRC "/." then copies only the content into it). */
+  readonly intoExistingDir: boolean;
 }
 
 /**
@@ -342,11 +344,11 @@ async function targetFor(src: Source, destGiven: string, resolved: string, resol
       pst = undefined;
     }
     if (pst === undefined || !pst.isDirectory()) throw notFound(`${where}: the parent directory of ${destGiven} does not exist`);
-    return { dir: parent, rootName: lastName(destGiven) };
+    return { dir: parent, rootName: lastName(destGiven), intoExistingDir: false };
   }
-  if (st.isDirectory()) return { dir: resolved, rootName: src.name };
+  if (st.isDirectory()) return { dir: resolved, rootName: src.name, intoExistingDir: true };
   if (src.isDir) throw invalidParameter(`cannot copy a directory to a file: ${destGiven}`);
-  return { dir: await resolvedParent(), rootName: basename(resolved) };
+  return { dir: await resolvedParent(), rootName: basename(resolved), intoExistingDir: false };
 }
 
 // ---------------------------------------------------------------------------
@@ -384,7 +386,7 @@ export async function copyToContainer(ctx: EngineContext, o: CopyOptions & { hos
       const resolved = await secureJoin(rootfs, norm);
       const where = `Could not find the file in container ${rec.name}`;
       const target = await targetFor(src, o.containerPath, resolved, () => secureJoin(rootfs, posix.dirname(norm)), where);
-      const packed = packSource(src, target.rootName, o);
+      const packed = packSource(src, target.rootName, { ...o, intoExistingDir: target.intoExistingDir });
       const t = rewriteTar(packed, o.copyOwnership === true ? {} : { owner: { uid: 0, gid: 0 } });
       return extract(t, target.dir, o.signal);
     },
@@ -401,7 +403,7 @@ export async function copyFromContainer(ctx: EngineContext, o: CopyOptions & { c
       const src = await containerSource(rootfs, o.containerPath, o.followLink === true, rec);
       const dest = o.hostPath.replace(/\/+$/, "") === "" ? "/" : o.hostPath;
       const target = await targetFor(src, o.hostPath, dest, async () => dirname(await realpathOr(dest)), "no such directory");
-      const packed = packSource(src, target.rootName, o);
+      const packed = packSource(src, target.rootName, { ...o, intoExistingDir: target.intoExistingDir });
       const t = rewriteTar(packed, o.copyOwnership === true ? {} : { owner: myOwner() });
       return extract(t, target.dir, o.signal);
     },

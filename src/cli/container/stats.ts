@@ -1,8 +1,7 @@
 /**
  * `berth stats [OPTIONS] [CONTAINER...]` (docker container stats). With
- * --no-stream (or when stdout is not a terminal... docker streams anyway;
- * berth too) one reading is printed; otherwise the table is redrawn every
- * second until interrupted.
+ * --no-stream one reading is printed; otherwise a reading is printed every
+ * second (the screen cleared first on a terminal) until interrupted.
  */
 import type { ContainerStats } from "../../engine/container-stats.ts";
 import type { Command } from "../command.ts";

@@ -39,6 +39,8 @@ export interface ContainerExecOptions {
   /** Keep a stdin pipe open for the process (exec -i). */
   readonly stdin?: boolean;
   readonly privileged?: boolean;
+  /** Initial terminal size (TTY): set by runc before the process starts (process.consoleSize). */
+  readonly consoleSize?: { readonly height: number; readonly width: number };
   readonly signal?: AbortSignal;
   /** Called with the session's attach endpoints before the process starts. */
   readonly onSession?: (s: ExecSessionInfo) => void;
@@ -89,8 +91,12 @@ export async function containerExec(ctx: EngineContext, idOrName: string, o: Con
     env = mergeEnv(env, [`HOME=${u.home}`]);
   }
   env = mergeEnv(env, o.env ?? []);
-  const caps = o.privileged === true ? computeCapabilities({ privileged: true }) : undefined;
-  const proc: OciProcess = {
+  // All capabilities this process may grant (its bounding set; CAP_SYS_RESOURCE is outside it on some hosts).
+  const bounding = svc.host.capBoundingSet;
+  const caps = o.privileged === true ? computeCapabilities({ privileged: true }, svc.host.capLastCap).filter((c) => bounding === undefined || bounding.includes(c)) : undefined;
+  const size = o.tty === true && o.consoleSize !== undefined && o.consoleSize.height > 0 && o.consoleSize.width > 0 ? o.consoleSize : undefined;
+  const proc: OciProcess & { consoleSize?: { height: number; width: number } } = {
+    ...(size === undefined ? {} : { consoleSize: { height: size.height, width: size.width } }),
     ...base,
     terminal: o.tty === true,
     args: [...o.cmd],

@@ -63,6 +63,9 @@ export const command: Command<CliContext> = {
         tty,
         stdin: interactive,
         privileged: flagBool(p, "privileged"),
+        ...(tty && (io.stdout as typeof io.stdout & { rows?: number }).isTTY === true
+          ? { consoleSize: { height: (io.stdout as typeof io.stdout & { rows?: number }).rows ?? 0, width: io.stdout.columns ?? 0 } }
+          : {}),
         ...(flagString(p, "user") === undefined ? {} : { user: flagString(p, "user")! }),
         ...(flagString(p, "workdir") === undefined ? {} : { workdir: flagString(p, "workdir")! }),
         signal: io.signal,

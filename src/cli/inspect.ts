@@ -2,7 +2,7 @@
 import { invalidParameter, kindOf } from "../core/index.ts";
 import type { Command } from "./command.ts";
 import type { CliContext } from "./context.ts";
-import { flagString } from "./flags.ts";
+import { flagBool, flagString } from "./flags.ts";
 import { writeInspected } from "./inspect-output.ts";
 
 type Inspector = (name: string) => Promise<unknown>;
@@ -20,7 +20,7 @@ export const command: Command<CliContext> = {
   async run(ctx, p) {
     const engine = await ctx.engine();
     const inspectors: Record<string, Inspector> = {
-      container: (n) => engine.containerInspect(n),
+      container: (n) => engine.containerInspect(n, { size: flagBool(p, "size") }),
       image: (n) => engine.imageInspect(n, { signal: ctx.io.signal }),
     };
     const type = flagString(p, "type");

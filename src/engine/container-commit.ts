@@ -19,6 +19,7 @@ import { normalizeReference, referenceString } from "../oci/reference.ts";
 import type { EngineContext } from "./context.ts";
 import { containerDir, findContainer, updateState, type ContainerRecord } from "./container-record.ts";
 import { refreshContainer } from "./container-refresh.ts";
+import { initLayerPaths } from "./container-diff.ts";
 import { applyChanges } from "./image-changes.ts";
 import { loadImageView, recordLayerSize } from "./image-view.ts";
 import { acquireLease } from "./lease.ts";
@@ -63,9 +64,10 @@ export function committedConfig(rec: ContainerRecord): ContainerConfig {
   return out as ContainerConfig;
 }
 
-async function writeLayer(ctx: EngineContext, upper: string, signal: AbortSignal | undefined): Promise<{ digest: Digest; size: number; diffId: Digest; diffSize: number }> {
+async function writeLayer(ctx: EngineContext, upper: string, signal: AbortSignal | undefined, exclude: readonly string[]): Promise<{ digest: Digest; size: number; diffId: Digest; diffSize: number }> {
   const sig = signal === undefined ? {} : { signal };
-  const tar = diffDirectory(upper, sig);
+  const skip = new Set(exclude.map((p) => p.replace(/^\/+/, "").replace(/\/+$/, "")));
+  const tar = diffDirectory(upper, { ...sig, filter: (rel) => !skip.has(rel) });
   const hash = new DigestingStream();
   tar.on("error", (e) => hash.destroy(e));
   const gz = compress(tar.pipe(hash), "gzip");
@@ -102,7 +104,7 @@ export async function containerCommit(ctx: EngineContext, o: ContainerCommitOpti
   }
   let layer;
   try {
-    layer = await writeLayer(ctx, join(containerDir(ctx, rec.id), "upper"), o.signal);
+    layer = await writeLayer(ctx, join(containerDir(ctx, rec.id), "upper"), o.signal, initLayerPaths(rec));
   } finally {
     if (paused) {
       const svc = await containerServices(ctx);

@@ -17,7 +17,7 @@ import { lstatSync, readdirSync, statSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { findXattr } from "../layers/host-commands.ts";
 import type { EngineContext } from "./context.ts";
-import { containerDir, findContainer } from "./container-record.ts";
+import { containerDir, findContainer, type ContainerRecord } from "./container-record.ts";
 
 /** Docker API kinds: 0 modified, 1 added, 2 deleted. */
 export type ChangeKind = 0 | 1 | 2;
@@ -107,12 +107,21 @@ export async function changesOf(upper: string, lowers: readonly string[], o: { s
   return out;
 }
 
+/**
+ * What docker keeps in a container's init layer rather than its writable one:
+ * the files berth bind-mounts (/etc/hosts, /etc/hostname, /etc/resolv.conf),
+ * the kernel filesystems, and the targets of the container's mounts. Their
+ * placeholders in the upper dir are neither changes (`diff`) nor committed.
+ */
+export function initLayerPaths(rec: ContainerRecord): string[] {
+  const hc = rec.config.HostConfig;
+  return [...INIT_PATHS, ...hc.Mounts.map((m) => m.Target), ...Object.keys(hc.Tmpfs)];
+}
+
 /** `diff CONTAINER`. @throws not-found */
 export async function containerChanges(ctx: EngineContext, idOrName: string, o: { signal?: AbortSignal } = {}): Promise<Change[]> {
   const rec = findContainer(ctx, idOrName);
-  const hc = rec.config.HostConfig;
-  const ignore = [...INIT_PATHS, ...hc.Mounts.map((m) => m.Target), ...Object.keys(hc.Tmpfs)];
-  return changesOf(join(containerDir(ctx, rec.id), "upper"), rec.config.Berth.lowerDirs, { ...o, ignore });
+  return changesOf(join(containerDir(ctx, rec.id), "upper"), rec.config.Berth.lowerDirs, { ...o, ignore: initLayerPaths(rec) });
 }
 
 /** "C /etc" as docker prints a change. */

@@ -81,8 +81,10 @@ export async function containerStart(ctx: EngineContext, idOrName: string, o: Co
   const hc = rec.config.HostConfig;
   const mode = hc.NetworkMode;
   // Claim the start: a concurrent start by another process sees "running" and stops.
+  let mountedAtClaim = false;
   updateState(ctx, rec.id, (s) => {
     if (s.Status === "running" || s.Status === "restarting") throw notModified("container already started");
+    mountedAtClaim = s.Mounted;
     return { ...s, Status: "restarting", Error: "" };
   });
   let netnsPath = "";
@@ -91,7 +93,11 @@ export async function containerStart(ctx: EngineContext, idOrName: string, o: Co
   try {
     // 1. rootfs
     const mount = await svc.snapshotter.prepare({ containerDir: dir, lowerDirs: rec.config.Berth.lowerDirs });
-    if (!rec.state.Mounted) await svc.snapshotter.mount(mount, rootfs);
+    if (!(await svc.snapshotter.isMounted(rootfs))) {
+      // Another berth process (a `cp` into the stopped container) may be mounting it right now.
+      for (let i = 0; mountedAtClaim && i < 200 && !(await svc.snapshotter.isMounted(rootfs)); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!(await svc.snapshotter.isMounted(rootfs))) await svc.snapshotter.mount(mount, rootfs);
+    }
     updateState(ctx, rec.id, (s) => ({ ...s, Mounted: true }));
     // 2. network
     let netns: string;

@@ -35,6 +35,8 @@ import { containerCleanup } from "./container-cleanup.ts";
 import { findContainer, listContainers, renameContainer, containerLogPath, type ContainerRecord } from "./container-record.ts";
 import { refreshContainer } from "./container-refresh.ts";
 import { containerInspectView } from "./container-view.ts";
+import { snapshotterOf } from "./services.ts";
+import type { Digest } from "../core/index.ts";
 import { containerAttach, type ContainerAttachOptions } from "./container-attach.ts";
 import { containerExec, type ContainerExecOptions } from "./container-exec.ts";
 import { volumeCreate, volumeInspect } from "./volume-create.ts";
@@ -156,8 +158,17 @@ export class Engine {
     for (const r of listContainers(this.ctx)) out.push(await refreshContainer(this.ctx, r));
     return out;
   }
-  async containerInspect(idOrName: string) {
-    return containerInspectView(this.ctx, await this.containerGet(idOrName));
+  async containerInspect(idOrName: string, o: { size?: boolean } = {}) {
+    const rec = await this.containerGet(idOrName);
+    return containerInspectView(this.ctx, rec, o.size === true ? await this.containerSize(rec) : {});
+  }
+  /** Bytes in the container's writable layer, and with its image's (docker's SizeRw and SizeRootFs). */
+  async containerSize(rec: ContainerRecord): Promise<{ sizeRw: number; sizeRootFs: number }> {
+    const upper = join(this.ctx.config.root, "containers", rec.id, "upper");
+    const rw = await snapshotterOf(this.ctx).usage(upper).then((u) => u.bytes, () => 0);
+    const image = this.ctx.images.find(rec.imageId as Digest);
+    const imageSize = image === undefined ? 0 : (await this.imageInspect(rec.imageId).then((i) => i.Size, () => 0));
+    return { sizeRw: rw, sizeRootFs: rw + imageSize };
   }
   /** Connects streams to a container's process (conmon's attach socket). */
   containerAttach(idOrName: string, o: ContainerAttachOptions = {}) {

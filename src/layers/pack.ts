@@ -207,7 +207,7 @@ function packStream(root: string, o: WalkOptions): Readable {
  * after their own. The upper dir must not change while it is read (the container is stopped or paused).
  * Errors fail the stream: invalid-parameter if `upperDir` is not a directory, system on I/O errors.
  */
-export function diffDirectory(upperDir: string, o: PackOptions = {}): Readable {
+export function diffDirectory(upperDir: string, o: PackOptions & { readonly filter?: (relPath: string) => boolean } = {}): Readable {
   return packStream(upperDir, { ...o, overlayWhiteouts: true });
 }
 

@@ -323,6 +323,12 @@ export class OverlaySnapshotter {
   }
 
   /** Unmounts `target`; not being mounted (or not existing) is not an error. @throws system (e.g. busy) */
+  /** Whether something is mounted at `target` in this mount namespace. */
+  async isMounted(target: string): Promise<boolean> {
+    const real = await realpath(target).catch(() => target);
+    return (await mountPoints()).has(real);
+  }
+
   async unmount(target: string): Promise<void> {
     target = await realpath(target).catch(() => target);
     if (!(await mountPoints()).has(target)) return;

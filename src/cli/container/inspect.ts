@@ -1,7 +1,7 @@
 /** `berth container inspect CONTAINER...` and `berth port CONTAINER [PORT]`. */
 import type { Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
-import { flagString } from "../flags.ts";
+import { flagBool, flagString } from "../flags.ts";
 import { inspectEach } from "../inspect-output.ts";
 
 export const inspect: Command<CliContext> = {
@@ -15,7 +15,8 @@ export const inspect: Command<CliContext> = {
   ],
   async run(ctx, p) {
     const engine = await ctx.engine();
-    return inspectEach(ctx, p.args, (n) => engine.containerInspect(n), flagString(p, "format"));
+    const size = flagBool(p, "size");
+    return inspectEach(ctx, p.args, (n) => engine.containerInspect(n, { size }), flagString(p, "format"));
   },
 };
 

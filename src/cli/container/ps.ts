@@ -124,6 +124,14 @@ export const command: Command<CliContext> = {
       return 0;
     }
     const now = engine.ctx.now();
+    const size = flagBool(p, "size");
+    const sizes = new Map<string, string>();
+    if (size) {
+      for (const r of recs) {
+        const s = await engine.containerSize(r);
+        sizes.set(r.id, `${humanSize(s.sizeRw)} (virtual ${humanSize(s.sizeRootFs)})`);
+      }
+    }
     const rows = recs.map((r) => {
       const sum = containerSummary(r, { statusText: statusText(r, now, timeAgo) });
       const image = /^sha256:/.test(r.config.Image) && !noTrunc ? r.config.Image.slice(7, 19) : r.config.Image;
@@ -136,14 +144,13 @@ export const command: Command<CliContext> = {
         Ports: portsText(r),
         State: r.state.Status,
         Status: sum.Status,
-        Size: humanSize(0),
+        Size: sizes.get(r.id) ?? "0B",
         Names: r.name,
         Labels: Object.entries(r.config.Labels).map(([k, v]) => `${k}=${v}`).join(","),
         Mounts: r.config.HostConfig.Mounts.map((m) => m.Name ?? m.Source).join(","),
         Networks: Object.keys(r.config.Networks).join(",") || r.config.HostConfig.NetworkMode,
       };
     });
-    const size = flagBool(p, "size");
     const format = flagString(p, "format");
     const defaultTable = `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}${size ? "\t{{.Size}}" : ""}`;
     ctx.io.stdout.write(formatRows({ ...(format === undefined ? {} : { format }), defaultTable, headers, rows }));

@@ -205,6 +205,14 @@ describe("container files", { skip }, () => {
     assert.match(c.stdout.trim(), /^sha256:[a-f0-9]{64}$/);
     const r = await ok(["run", "--rm", "--network", "none", "committed:1", "sh", "-c", "cat /hello.txt; test -e /bin/ls && echo ls-present || echo ls-gone"]);
     assert.equal(r.stdout, "committed\nls-gone\n");
+    // The committed layer holds the change, not runc's placeholders for the bind-mounted /etc files.
+    const manifestDigest = (await ok(["image", "inspect", "--format", "{{.Descriptor.digest}}", "committed:1"])).stdout.trim();
+    const manifest = JSON.parse(readFileSync(join(b.root, "blobs", "sha256", manifestDigest.slice(7)), "utf8")) as { layers: { digest: string }[] };
+    const top = join(b.root, "blobs", "sha256", manifest.layers.at(-1)!.digest.slice(7));
+    const entries = execFileSync("tar", ["-tzf", top], { encoding: "utf8" }).split("\n").filter((x) => x !== "");
+    assert.ok(entries.includes("hello.txt"), entries.join(","));
+    assert.ok(entries.includes("bin/.wh.ls"), entries.join(","));
+    for (const placeholder of ["etc/hosts", "etc/hostname", "etc/resolv.conf"]) assert.ok(!entries.includes(placeholder), `${placeholder} is not committed`);
     const h = await ok(["history", "--no-trunc", "--format", "{{.Comment}}", "committed:1"]);
     assert.equal(h.stdout.split("\n")[0], "my message");
     const i = await ok(["image", "inspect", "--format", "{{.Author}} {{json .Config.Cmd}}", "committed:1"]);

@@ -228,6 +228,19 @@ describe("containers", { skip }, () => {
     assert.equal((await b.run(["rm", "-f", "lab"])).code, 0);
   });
 
+  test("ps -s and inspect -s report the writable layer's size", async () => {
+    const d = await run("-d", "--name", "sized", "busybox", "sh", "-c", "dd if=/dev/zero of=/big bs=1k count=200 2>/dev/null; echo written; sleep 100");
+    assert.equal(d.code, 0, d.stderr);
+    await until(async () => (await b.run(["logs", "sized"])).stdout === "written\n");
+    const ps = await b.run(["ps", "-s", "--format", "{{.Names}} {{.Size}}"]);
+    assert.match(ps.stdout, /^sized 2\d\dkB \(virtual \d+(\.\d+)?MB\)\n$/);
+    const i = await b.run(["inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", "sized"]);
+    const [rw, rootfs] = i.stdout.trim().split(" ").map(Number);
+    assert.ok(rw! >= 200 * 1024 && rw! < 300 * 1024, `SizeRw ${rw}`);
+    assert.ok(rootfs! > rw! + 1_000_000, `SizeRootFs ${rootfs} includes the image`);
+    assert.equal((await b.run(["rm", "-f", "sized"])).code, 0);
+  });
+
   test("the default bridge network gives the container an address and a hostname file", async () => {
     const r = await b.run(["run", "--rm", "busybox", "sh", "-c", "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'; cat /etc/hostname"]);
     assert.equal(r.code, 0, r.stderr);

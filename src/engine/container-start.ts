@@ -194,6 +194,8 @@ export async function containerStart(ctx: EngineContext, idOrName: string, o: Co
       logPath: containerLogPath(ctx, rec.id),
       tty: rec.config.Tty,
       stdin: rec.config.OpenStdin,
+      // docker run -d -i: stdin stays open for later attaches; run -i (StdinOnce) closes it when the client leaves.
+      leaveStdinOpen: rec.config.OpenStdin && !rec.config.StdinOnce,
       exitCommand: [process.execPath, "--disable-warning=ExperimentalWarning", BERTH_ENTRY, "container", "cleanup", rec.id],
       ...sig,
     });

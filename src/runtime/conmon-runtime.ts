@@ -182,8 +182,10 @@ export class ConmonRuntime implements OciRuntime {
       "--socket-dir-path", o.dir,
       "--runtime-arg", `--root=${this.#root}`,
     ];
+    // A terminal carries stdin itself; conmon's -i (a stdin pipe) would be closed
+    // for good when the first attached client leaves (podman passes one or the other).
     if (o.tty) args.push("-t");
-    if (o.stdin) args.push("-i");
+    else if (o.stdin) args.push("-i");
     if (o.leaveStdinOpen === true) args.push("--leave-stdin-open");
     const [exitCmd, ...exitArgs] = o.exitCommand ?? [];
     if (exitCmd !== undefined) {

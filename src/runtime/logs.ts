@@ -30,6 +30,12 @@ export interface ReadLogsOptions {
   /** Prefix each line with its RFC3339Nano timestamp and a space (docker logs -t). */
   timestamps?: boolean;
   signal?: AbortSignal;
+  /**
+   * With follow: when this fires (the container has exited), read what is left
+   * up to the end of the file, including a last partial line, and end. The
+   * file stays open, so this works even if the log is removed meanwhile.
+   */
+  finish?: AbortSignal;
 }
 
 interface Parsed {
@@ -147,17 +153,33 @@ export async function* readLogs(path: string, o: ReadLogsOptions = {}): AsyncIte
       wake?.();
     });
     const onAbort = (): void => wake?.();
+    const finishing = (): boolean => o.finish?.aborted === true;
     signal?.addEventListener("abort", onAbort);
+    o.finish?.addEventListener("abort", onAbort);
     try {
       while (signal?.aborted !== true) {
         dirty = false;
-        if ((await stat(path)).size < offset) offset = 0; // truncated in place
+        const size = await stat(path).then((st) => st.size, () => offset);
+        if (size < offset) offset = 0; // truncated in place
+        if (finishing()) {
+          for (;;) {
+            const before = offset;
+            yield* await drain();
+            if (offset === before) break;
+          }
+          for (const l of joiner.flush()) {
+            const r = make(l, false);
+            if (r !== undefined) yield r;
+          }
+          return;
+        }
         yield* await drain();
-        if (!dirty && !(signal?.aborted ?? false)) await new Promise<void>((resolve) => (wake = resolve));
+        if (!dirty && !(signal?.aborted ?? false) && !finishing()) await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
       }
     } finally {
       signal?.removeEventListener("abort", onAbort);
+      o.finish?.removeEventListener("abort", onAbort);
       watcher.close();
     }
   } finally {

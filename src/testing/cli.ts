@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const BERTH_ENTRY = resolve(fileURLToPath(import.meta.url), "../../bin/berth.ts");
+/** The berth command as installed: berth.mjs (stripped-TypeScript cache, then berth.ts). */
+export const BERTH_ENTRY = resolve(fileURLToPath(import.meta.url), "../../bin/berth.mjs");
 
 export interface BerthResult {
   readonly code: number;

@@ -12,48 +12,29 @@ import { SqliteImageStore } from "../images/sqlite-image-store.ts";
 import { Database } from "../state/index.ts";
 import type { EngineConfig } from "./config.ts";
 import { hostPlatform, type EngineContext } from "./context.ts";
-import { collectGarbage } from "./gc.ts";
-import { imageHistory } from "./image-history.ts";
-import { imageImport, type ImageImportOptions } from "./image-import.ts";
-import { imageInspect } from "./image-inspect.ts";
-import { imageList, type ImageFilters } from "./image-list.ts";
-import { imagePrune } from "./image-prune.ts";
-import { imageRemove } from "./image-remove.ts";
+import type { ImageImportOptions } from "./image-import.ts";
+import type { ImageFilters } from "./image-list.ts";
 import { findImage, resolveImage } from "./image-resolve.ts";
 import { imageTag } from "./image-tag.ts";
-import { imageSave } from "./image-save.ts";
-import { imageLoad } from "./image-load.ts";
-import { probeRuntimeBinaries, systemInfo } from "./system-info.ts";
 import type { Readable, Writable } from "node:stream";
-import { systemDf } from "./system-df.ts";
-import { containerCreate, type ContainerCreateOptions } from "./container-create.ts";
-import { containerStart, type ContainerStartOptions } from "./container-start.ts";
-import { containerKill, containerPause, containerRestart, containerStop, containerUnpause } from "./container-stop.ts";
-import { containerRemove } from "./container-remove.ts";
-import { containerWait, waitForExit } from "./container-wait.ts";
-import { containerCleanup } from "./container-cleanup.ts";
+import type { ContainerCreateOptions } from "./container-create.ts";
+import type { ContainerStartOptions } from "./container-start.ts";
 import { findContainer, listContainers, renameContainer, containerLogPath, type ContainerRecord } from "./container-record.ts";
 import { refreshContainer } from "./container-refresh.ts";
-import { containerInspectView } from "./container-view.ts";
-import { snapshotterOf } from "./services.ts";
 import type { Digest } from "../core/index.ts";
-import { containerAttach, type ContainerAttachOptions } from "./container-attach.ts";
-import { containerExec, type ContainerExecOptions } from "./container-exec.ts";
-import { volumeCreate, volumeInspect } from "./volume-create.ts";
-import { volumeList, type VolumeFilters } from "./volume-list.ts";
-import { volumePrune, volumeRemove } from "./volume-remove.ts";
+import type { ContainerAttachOptions } from "./container-attach.ts";
+import type { ContainerExecOptions } from "./container-exec.ts";
+import type { VolumeFilters } from "./volume-list.ts";
 import type { VolumeCreateOptions } from "../volumes/index.ts";
-import { networkCreate, type NetworkCreateOptions } from "./network-create.ts";
-import { networkInspect, networkList } from "./network-inspect.ts";
-import { networkPrune, networkRemove } from "./network-remove.ts";
-import { networkConnect, networkDisconnect } from "./network-connect.ts";
-import { containerArchive, containerExtract, copyFromContainer, copyToContainer } from "./container-cp.ts";
-import { containerChanges } from "./container-diff.ts";
-import { containerCommit, type ContainerCommitOptions } from "./container-commit.ts";
-import { containerExport } from "./container-export.ts";
-import { containerTop } from "./container-top.ts";
-import { containerStats } from "./container-stats.ts";
-import { containerPrune } from "./container-prune.ts";
+import type { NetworkCreateOptions } from "./network-create.ts";
+import type { containerArchive } from "./container-cp.ts";
+import type { containerExtract } from "./container-cp.ts";
+import type { copyFromContainer } from "./container-cp.ts";
+import type { copyToContainer } from "./container-cp.ts";
+import type { ContainerCommitOptions } from "./container-commit.ts";
+import type { containerExport } from "./container-export.ts";
+import type { containerStats } from "./container-stats.ts";
+import type { containerPrune } from "./container-prune.ts";
 
 export class Engine {
   readonly ctx: EngineContext;
@@ -74,25 +55,31 @@ export class Engine {
     this.ctx.db.close();
   }
 
-  imageImport(o: ImageImportOptions) {
+  async imageImport(o: ImageImportOptions) {
+    const { imageImport } = await import("./image-import.ts");
     return imageImport(this.ctx, o);
   }
-  imageList(o: { all?: boolean; filters?: ImageFilters; signal?: AbortSignal } = {}) {
+  async imageList(o: { all?: boolean; filters?: ImageFilters; signal?: AbortSignal } = {}) {
+    const { imageList } = await import("./image-list.ts");
     return imageList(this.ctx, o);
   }
-  imageInspect(nameOrId: string, o: { signal?: AbortSignal } = {}) {
+  async imageInspect(nameOrId: string, o: { signal?: AbortSignal } = {}) {
+    const { imageInspect } = await import("./image-inspect.ts");
     return imageInspect(this.ctx, nameOrId, o);
   }
-  imageHistory(nameOrId: string, o: { signal?: AbortSignal } = {}) {
+  async imageHistory(nameOrId: string, o: { signal?: AbortSignal } = {}) {
+    const { imageHistory } = await import("./image-history.ts");
     return imageHistory(this.ctx, nameOrId, o);
   }
   imageTag(source: string, target: string): void {
     imageTag(this.ctx, source, target);
   }
-  imageRemove(nameOrId: string, o: { force?: boolean; noPrune?: boolean; signal?: AbortSignal } = {}) {
+  async imageRemove(nameOrId: string, o: { force?: boolean; noPrune?: boolean; signal?: AbortSignal } = {}) {
+    const { imageRemove } = await import("./image-remove.ts");
     return imageRemove(this.ctx, nameOrId, o);
   }
-  imagePrune(o: { all?: boolean; filters?: ImageFilters; signal?: AbortSignal } = {}) {
+  async imagePrune(o: { all?: boolean; filters?: ImageFilters; signal?: AbortSignal } = {}) {
+    const { imagePrune } = await import("./image-prune.ts");
     return imagePrune(this.ctx, o);
   }
   imageExists(nameOrId: string): boolean {
@@ -101,49 +88,63 @@ export class Engine {
   imageResolve(nameOrId: string) {
     return resolveImage(this.ctx, nameOrId);
   }
-  imageSave(names: readonly string[], out: Writable, o: { signal?: AbortSignal } = {}) {
+  async imageSave(names: readonly string[], out: Writable, o: { signal?: AbortSignal } = {}) {
+    const { imageSave } = await import("./image-save.ts");
     return imageSave(this.ctx, names, out, o);
   }
-  imageLoad(input: Readable, o: { signal?: AbortSignal; onProgress?: (msg: string) => void } = {}) {
+  async imageLoad(input: Readable, o: { signal?: AbortSignal; onProgress?: (msg: string) => void } = {}) {
+    const { imageLoad } = await import("./image-load.ts");
     return imageLoad(this.ctx, input, o);
   }
   async systemInfo() {
+    const { probeRuntimeBinaries, systemInfo } = await import("./system-info.ts");
     const runtimes = await probeRuntimeBinaries();
     const preferred = this.ctx.config.runtime ?? (runtimes["runc"] !== undefined ? "runc" : (Object.keys(runtimes)[0] ?? "none"));
     return systemInfo(this.ctx, runtimes, preferred);
   }
-  containerCreate(o: ContainerCreateOptions) {
+  async containerCreate(o: ContainerCreateOptions) {
+    const { containerCreate } = await import("./container-create.ts");
     return containerCreate(this.ctx, o);
   }
-  containerStart(idOrName: string, o: ContainerStartOptions = {}) {
+  async containerStart(idOrName: string, o: ContainerStartOptions = {}) {
+    const { containerStart } = await import("./container-start.ts");
     return containerStart(this.ctx, idOrName, o);
   }
-  containerStop(idOrName: string, o: { timeout?: number; signal?: string; abort?: AbortSignal } = {}) {
+  async containerStop(idOrName: string, o: { timeout?: number; signal?: string; abort?: AbortSignal } = {}) {
+    const { containerStop } = await import("./container-stop.ts");
     return containerStop(this.ctx, idOrName, o);
   }
-  containerRestart(idOrName: string, o: { timeout?: number; signal?: string; abort?: AbortSignal } = {}) {
+  async containerRestart(idOrName: string, o: { timeout?: number; signal?: string; abort?: AbortSignal } = {}) {
+    const { containerRestart } = await import("./container-stop.ts");
     return containerRestart(this.ctx, idOrName, o);
   }
-  containerKill(idOrName: string, o: { signal?: string; abort?: AbortSignal } = {}) {
+  async containerKill(idOrName: string, o: { signal?: string; abort?: AbortSignal } = {}) {
+    const { containerKill } = await import("./container-stop.ts");
     return containerKill(this.ctx, idOrName, o);
   }
-  containerPause(idOrName: string) {
+  async containerPause(idOrName: string) {
+    const { containerPause } = await import("./container-stop.ts");
     return containerPause(this.ctx, idOrName);
   }
-  containerUnpause(idOrName: string) {
+  async containerUnpause(idOrName: string) {
+    const { containerUnpause } = await import("./container-stop.ts");
     return containerUnpause(this.ctx, idOrName);
   }
-  containerRemove(idOrName: string, o: { force?: boolean; volumes?: boolean } = {}) {
+  async containerRemove(idOrName: string, o: { force?: boolean; volumes?: boolean } = {}) {
+    const { containerRemove } = await import("./container-remove.ts");
     return containerRemove(this.ctx, idOrName, o);
   }
-  containerWait(idOrName: string, o: { signal?: AbortSignal } = {}) {
+  async containerWait(idOrName: string, o: { signal?: AbortSignal } = {}) {
+    const { containerWait } = await import("./container-wait.ts");
     return containerWait(this.ctx, idOrName, o);
   }
   /** Waits for the container's exit and returns its final record. */
-  containerWaitRecord(id: string, o: { signal?: AbortSignal } = {}) {
+  async containerWaitRecord(id: string, o: { signal?: AbortSignal } = {}) {
+    const { waitForExit } = await import("./container-wait.ts");
     return waitForExit(this.ctx, id, o);
   }
-  containerCleanup(id: string) {
+  async containerCleanup(id: string) {
+    const { containerCleanup } = await import("./container-cleanup.ts");
     return containerCleanup(this.ctx, id);
   }
   containerRename(idOrName: string, newName: string): void {
@@ -159,11 +160,13 @@ export class Engine {
     return out;
   }
   async containerInspect(idOrName: string, o: { size?: boolean } = {}) {
+    const { containerInspectView } = await import("./container-view.ts");
     const rec = await this.containerGet(idOrName);
     return containerInspectView(this.ctx, rec, o.size === true ? await this.containerSize(rec) : {});
   }
   /** Bytes in the container's writable layer, and with its image's (docker's SizeRw and SizeRootFs). */
   async containerSize(rec: ContainerRecord): Promise<{ sizeRw: number; sizeRootFs: number }> {
+    const { snapshotterOf } = await import("./services.ts");
     const upper = join(this.ctx.config.root, "containers", rec.id, "upper");
     const rw = await snapshotterOf(this.ctx).usage(upper).then((u) => u.bytes, () => 0);
     const image = this.ctx.images.find(rec.imageId as Digest);
@@ -171,86 +174,112 @@ export class Engine {
     return { sizeRw: rw, sizeRootFs: rw + imageSize };
   }
   /** Connects streams to a container's process (conmon's attach socket). */
-  containerAttach(idOrName: string, o: ContainerAttachOptions = {}) {
+  async containerAttach(idOrName: string, o: ContainerAttachOptions = {}) {
+    const { containerAttach } = await import("./container-attach.ts");
     return containerAttach(this.ctx, idOrName, o);
   }
   /** Starts a process in a running container; the session's wait() gives its exit code. */
-  containerExec(idOrName: string, o: ContainerExecOptions) {
+  async containerExec(idOrName: string, o: ContainerExecOptions) {
+    const { containerExec } = await import("./container-exec.ts");
     return containerExec(this.ctx, idOrName, o);
   }
   containerLogPath(id: string): string {
     return containerLogPath(this.ctx, id);
   }
-  containerCopyTo(o: Parameters<typeof copyToContainer>[1]) {
+  async containerCopyTo(o: Parameters<typeof copyToContainer>[1]) {
+    const { copyToContainer } = await import("./container-cp.ts");
     return copyToContainer(this.ctx, o);
   }
-  containerCopyFrom(o: Parameters<typeof copyFromContainer>[1]) {
+  async containerCopyFrom(o: Parameters<typeof copyFromContainer>[1]) {
+    const { copyFromContainer } = await import("./container-cp.ts");
     return copyFromContainer(this.ctx, o);
   }
-  containerArchive(o: Parameters<typeof containerArchive>[1]) {
+  async containerArchive(o: Parameters<typeof containerArchive>[1]) {
+    const { containerArchive } = await import("./container-cp.ts");
     return containerArchive(this.ctx, o);
   }
-  containerExtract(o: Parameters<typeof containerExtract>[1]) {
+  async containerExtract(o: Parameters<typeof containerExtract>[1]) {
+    const { containerExtract } = await import("./container-cp.ts");
     return containerExtract(this.ctx, o);
   }
-  containerChanges(idOrName: string, o: { signal?: AbortSignal } = {}) {
+  async containerChanges(idOrName: string, o: { signal?: AbortSignal } = {}) {
+    const { containerChanges } = await import("./container-diff.ts");
     return containerChanges(this.ctx, idOrName, o);
   }
-  containerCommit(o: ContainerCommitOptions) {
+  async containerCommit(o: ContainerCommitOptions) {
+    const { containerCommit } = await import("./container-commit.ts");
     return containerCommit(this.ctx, o);
   }
-  containerExport(o: Parameters<typeof containerExport>[1]) {
+  async containerExport(o: Parameters<typeof containerExport>[1]) {
+    const { containerExport } = await import("./container-export.ts");
     return containerExport(this.ctx, o);
   }
-  containerTop(idOrName: string, o: { psArgs?: readonly string[]; signal?: AbortSignal } = {}) {
+  async containerTop(idOrName: string, o: { psArgs?: readonly string[]; signal?: AbortSignal } = {}) {
+    const { containerTop } = await import("./container-top.ts");
     return containerTop(this.ctx, idOrName, o);
   }
-  containerStats(o: Parameters<typeof containerStats>[1]) {
+  async containerStats(o: Parameters<typeof containerStats>[1]) {
+    const { containerStats } = await import("./container-stats.ts");
     return containerStats(this.ctx, o);
   }
-  containerPrune(o: Parameters<typeof containerPrune>[1] = {}) {
+  async containerPrune(o: Parameters<typeof containerPrune>[1] = {}) {
+    const { containerPrune } = await import("./container-prune.ts");
     return containerPrune(this.ctx, o);
   }
-  networkCreate(o: NetworkCreateOptions) {
+  async networkCreate(o: NetworkCreateOptions) {
+    const { networkCreate } = await import("./network-create.ts");
     return networkCreate(this.ctx, o);
   }
-  networkInspect(nameOrId: string) {
+  async networkInspect(nameOrId: string) {
+    const { networkInspect } = await import("./network-inspect.ts");
     return networkInspect(this.ctx, nameOrId);
   }
-  networkList(o: { filters?: Record<string, string[]> } = {}) {
+  async networkList(o: { filters?: Record<string, string[]> } = {}) {
+    const { networkList } = await import("./network-inspect.ts");
     return networkList(this.ctx, o);
   }
-  networkRemove(nameOrId: string) {
+  async networkRemove(nameOrId: string) {
+    const { networkRemove } = await import("./network-remove.ts");
     return networkRemove(this.ctx, nameOrId);
   }
-  networkPrune(o: { filters?: Record<string, string[]> } = {}) {
+  async networkPrune(o: { filters?: Record<string, string[]> } = {}) {
+    const { networkPrune } = await import("./network-remove.ts");
     return networkPrune(this.ctx, o);
   }
-  networkConnect(o: { network: string; container: string; aliases?: string[]; ip?: string; signal?: AbortSignal }) {
+  async networkConnect(o: { network: string; container: string; aliases?: string[]; ip?: string; signal?: AbortSignal }) {
+    const { networkConnect } = await import("./network-connect.ts");
     return networkConnect(this.ctx, o);
   }
-  networkDisconnect(o: { network: string; container: string; force?: boolean }) {
+  async networkDisconnect(o: { network: string; container: string; force?: boolean }) {
+    const { networkDisconnect } = await import("./network-connect.ts");
     return networkDisconnect(this.ctx, o);
   }
-  volumeCreate(o: VolumeCreateOptions = {}) {
+  async volumeCreate(o: VolumeCreateOptions = {}) {
+    const { volumeCreate } = await import("./volume-create.ts");
     return volumeCreate(this.ctx, o);
   }
-  volumeInspect(name: string) {
+  async volumeInspect(name: string) {
+    const { volumeInspect } = await import("./volume-create.ts");
     return volumeInspect(this.ctx, name);
   }
-  volumeList(o: { filters?: VolumeFilters } = {}) {
+  async volumeList(o: { filters?: VolumeFilters } = {}) {
+    const { volumeList } = await import("./volume-list.ts");
     return volumeList(this.ctx, o);
   }
-  volumeRemove(name: string, o: { force?: boolean } = {}) {
+  async volumeRemove(name: string, o: { force?: boolean } = {}) {
+    const { volumeRemove } = await import("./volume-remove.ts");
     return volumeRemove(this.ctx, name, o);
   }
-  volumePrune(o: { all?: boolean; filters?: VolumeFilters } = {}) {
+  async volumePrune(o: { all?: boolean; filters?: VolumeFilters } = {}) {
+    const { volumePrune } = await import("./volume-remove.ts");
     return volumePrune(this.ctx, o);
   }
-  systemDf(o: { signal?: AbortSignal } = {}) {
+  async systemDf(o: { signal?: AbortSignal } = {}) {
+    const { systemDf } = await import("./system-df.ts");
     return systemDf(this.ctx, o);
   }
-  collectGarbage(o: { signal?: AbortSignal } = {}) {
+  async collectGarbage(o: { signal?: AbortSignal } = {}) {
+    const { collectGarbage } = await import("./gc.ts");
     return collectGarbage(this.ctx, o);
   }
 }

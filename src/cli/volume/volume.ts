@@ -68,7 +68,7 @@ export const ls: Command<CliContext> = {
   ],
   async run(ctx, p) {
     const engine = await ctx.engine();
-    const vols = engine.volumeList({ filters: parseFilters(flagList(p, "filter")) });
+    const vols = await engine.volumeList({ filters: parseFilters(flagList(p, "filter")) });
     if (flagBool(p, "quiet")) {
       for (const v of vols) ctx.io.stdout.write(`${v.Name}\n`);
       return 0;
@@ -131,7 +131,7 @@ export const inspect: Command<CliContext> = {
     const errors: string[] = [];
     for (const name of p.args) {
       try {
-        found.push(engine.volumeInspect(name));
+        found.push(await engine.volumeInspect(name));
       } catch (err) {
         if (kindOf(err) !== "not-found") throw err;
         errors.push(`No such volume: ${name}`);

@@ -9,7 +9,7 @@ import { MediaTypes } from "../oci/index.ts";
 import { MemoryContentStore } from "../testing/memory-content-store.ts";
 import { TarBuilder } from "../testing/tar-builder.ts";
 import { loadArchive, saveArchive, type SaveImage } from "./index.ts";
-import { makeTestImage, randomLayerTar } from "./test-images.ts";
+import { makeTestImage, randomLayerTar } from "../testing/random-image.ts";
 
 async function saveToBuffer(content: ContentStore, images: SaveImage[], mtime?: number): Promise<Buffer> {
   const out = new PassThrough();

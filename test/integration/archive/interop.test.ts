@@ -16,7 +16,7 @@ import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { extract } from "tar-stream";
 import { loadArchive, saveArchive } from "../../../src/archive/index.ts";
-import { makeTestImage } from "../../../src/archive/test-images.ts";
+import { makeTestImage } from "../../../src/testing/random-image.ts";
 import { LocalContentStore } from "../../../src/content/local-content-store.ts";
 import { digestOf, kindOf, type Digest } from "../../../src/core/index.ts";
 import { requires } from "../../../src/testing/index.ts";

@@ -7,8 +7,8 @@ import { gzipSync } from "node:zlib";
 import type { ContentStore } from "../content/content-store.ts";
 import { digestOf, type Descriptor, type Digest } from "../core/index.ts";
 import { MediaTypes } from "../oci/index.ts";
-import { TarBuilder } from "../testing/tar-builder.ts";
-import { hostPlatform } from "./formats.ts";
+import { TarBuilder } from "./tar-builder.ts";
+import { hostPlatform } from "../archive/formats.ts";
 
 export interface TestImage {
   readonly id: Digest;

@@ -510,6 +510,18 @@ export class CniNetworkBackend {
     return out;
   }
 
+  /**
+   * Removes what this state dir's networks put on the host: every bridge and berth's
+   * isolation rules for it (the network configs stay). For throwaway roots (tests,
+   * sandboxes) before their directories are deleted; containers must be gone first.
+   */
+  async removeHostState(): Promise<void> {
+    for (const n of await this.#store.list()) {
+      await removeIsolation(n.bridge, n.internal);
+      await run("ip", ["link", "del", n.bridge]);
+    }
+  }
+
   /** Interface names (eth0, eth1, ...) the container's attachments use now, from the attachment cache. */
   async interfacesOf(containerId: string): Promise<string[]> {
     const dir = join(this.#stateDir, "results", containerId);

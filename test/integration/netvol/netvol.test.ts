@@ -8,7 +8,8 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { requires } from "../../../src/testing/requires.ts";
@@ -177,6 +178,7 @@ describe("networks and volumes", { skip }, () => {
     const v = (JSON.parse(await ok(["volume", "inspect", "keep"])) as { Name: string; Driver: string; Mountpoint: string; Scope: string }[])[0]!;
     assert.equal(v.Mountpoint, join(b.root, "volumes", "keep", "_data"));
     assert.equal(v.Scope, "local");
+    await noContainers();
     const id = (await ok(["create", "-v", "keep:/k", "busybox", "true"])).trim();
     const rm = await b.run(["volume", "rm", "keep"]);
     assert.equal(rm.code, 1);
@@ -198,6 +200,7 @@ describe("networks and volumes", { skip }, () => {
     assert.equal(`${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid}`, inImage);
     // Not copied again over the volume's own content.
     await ok(["run", "--rm", "-v", "etcv:/etc", "busybox", "rm", "/etc/passwd"]);
+    await noContainers();
     await ok(["run", "--rm", "-v", "etcv:/etc", "busybox", "true"]);
     assert.ok(!existsSync(join(data, "passwd")));
     await ok(["run", "--rm", "--mount", "type=volume,src=bare,dst=/etc,volume-nocopy", "busybox", "true"]);
@@ -207,6 +210,7 @@ describe("networks and volumes", { skip }, () => {
   });
 
   test("anonymous volumes: VOLUME and -v /path; rm -v and --rm remove them; --volumes-from shares them", async () => {
+    await noContainers();
     const before = new Set((await ok(["volume", "ls", "-q"])).split("\n").filter(Boolean));
     await ok(["create", "--name", "anon", "-v", "/scratch", "busybox", "true"]);
     const mounts = JSON.parse(await ok(["inspect", "-f", "{{json .Mounts}}", "anon"])) as { Type: string; Name: string; Destination: string }[];
@@ -236,6 +240,23 @@ describe("networks and volumes", { skip }, () => {
     const pruned = await ok(["volume", "prune", "-f"]);
     assert.ok(!pruned.includes("named-kept"), "prune without -a keeps named volumes");
     assert.match(await ok(["volume", "prune", "-af"]), /named-kept/);
+  });
+
+  test("build --network none|host|default gives RUN no network, the host's, or the bridge", async () => {
+    const { name: bridge } = await b.bridge();
+    const dir = mkdtempSync(join(tmpdir(), "berth-netvol-build-"));
+    try {
+      writeFileSync(join(dir, "Dockerfile"), "FROM busybox\nRUN cut -d: -f1 /proc/net/dev | tail -n +3 | tr -d ' ' | sort | tr '\\n' ' ' > /ifs\n");
+      const ifs = async (mode: string): Promise<string> => {
+        await ok(["build", "-q", "--no-cache", "--network", mode, "-t", `nettest:${mode}`, dir]);
+        return (await ok(["run", "--rm", `nettest:${mode}`, "cat", "/ifs"])).trim();
+      };
+      assert.equal(await ifs("none"), "lo");
+      assert.equal(await ifs("default"), "eth0 lo");
+      assert.ok((await ifs("host")).split(" ").includes(bridge), "the host's interfaces, this root's bridge among them");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("a taken host port fails the run with exit 125 and leaves nothing behind", async () => {

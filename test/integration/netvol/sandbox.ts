@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { berthSandbox, type BerthSandbox } from "../../../src/testing/cli.ts";
 import { makeBusyboxTar } from "../../../src/testing/busybox.ts";
 import { until } from "../network/host.ts";
+import { CniNetworkBackend } from "../../../src/network/index.ts";
 
 export interface NetvolSandbox extends BerthSandbox {
   /** Removes containers, networks, bridges and rules of this root, then its files. */
@@ -76,11 +77,16 @@ export async function netvolSandbox(): Promise<NetvolSandbox> {
       if (ids.length > 0) await b.run(["rm", "-fv", ...ids]);
       await b.run(["network", "prune", "-f"]);
       await until("containers' cleanup", async () => (leftovers().length === 0 ? true : undefined), 15_000).catch(() => undefined);
+      await new CniNetworkBackend({ stateDir: join(b.root, "network"), runDir: join(b.runRoot, "network") }).removeHostState();
       for (const n of networks()) {
-        spawnSync("ip", ["link", "del", n.bridge]);
+        assert.equal(spawnSync("ip", ["link", "show", n.bridge]).status, 1, `bridge ${n.bridge} removed`);
         deleteRulesMatching(`berth network ${n.bridge}`);
       }
-      b.cleanup();
+      // A command cut off by a test timeout may still be finishing: retry, bounded.
+      await until("the sandbox to be deletable", async () => {
+        b.cleanup();
+        return true;
+      }, 20_000);
     },
   };
 }

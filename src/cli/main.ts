@@ -7,7 +7,8 @@
  *   (verbs that run containers return 125 instead, as docker run does).
  */
 import { isEngineError, kindOf } from "../core/index.ts";
-import { loadEngineConfig, type Engine } from "../engine/index.ts";
+import { loadEngineConfig } from "../engine/config.ts";
+import type { Engine } from "../engine/engine.ts";
 import type { CliIo, Command } from "./command.ts";
 import type { CliContext } from "./context.ts";
 import { FlagSet, flagBool, type FlagSpec } from "./flags.ts";
@@ -136,7 +137,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     prog: PROG,
     engine: async () => {
       if (engine === undefined) {
-        const { Engine } = await import("../engine/index.ts");
+        const { Engine } = await import("../engine/engine.ts");
         engine = await Engine.open(config);
       }
       return engine;

@@ -1,6 +1,7 @@
 /**
- * The collaborators every engine operation uses, built once by the
- * composition root (src/bin/) and passed to the operation functions.
+ * The collaborators every engine operation uses, built once per process by
+ * `Engine.open` (the CLI opens it on first use) and passed to the operation
+ * functions.
  */
 import type { ContentStore } from "../content/content-store.ts";
 import type { ImageStore } from "../images/image-store.ts";

@@ -143,6 +143,7 @@ export const management: Readonly<Record<string, { summary: string; verbs: Reado
     summary: "Manage builds",
     verbs: {
       build: topLevel["build"]!,
+      prune: load("./image/builder-prune.ts"),
     },
   },
   system: {

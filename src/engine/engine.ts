@@ -278,6 +278,10 @@ export class Engine {
     const { systemDf } = await import("./system-df.ts");
     return systemDf(this.ctx, o);
   }
+  async builderPrune(o: { keepBytes?: number; signal?: AbortSignal } = {}) {
+    const { builderPrune } = await import("./builder-prune.ts");
+    return builderPrune(this.ctx, o);
+  }
   async collectGarbage(o: { signal?: AbortSignal } = {}) {
     const { collectGarbage } = await import("./gc.ts");
     return collectGarbage(this.ctx, o);

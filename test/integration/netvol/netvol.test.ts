@@ -92,6 +92,12 @@ describe("networks and volumes", { skip }, () => {
     await ok(["rm", "-f", "late"]);
     await until("late to leave web's hosts file", async () => ((await b.run(["exec", "web", "cat", "/etc/hosts"])).stdout.includes("late") ? undefined : true));
 
+    // --ip, --add-host and --dns
+    const fixed = await ok(["run", "--rm", "--network", "appnet", "--ip", "10.213.7.50", "--add-host", "extra.test:192.0.2.7", "--dns", "192.0.2.53", "busybox", "sh", "-c", "ip -o -4 addr show eth0; cat /etc/hosts /etc/resolv.conf"]);
+    assert.match(fixed, /inet 10\.213\.7\.50\/24/);
+    assert.match(fixed, /^192\.0\.2\.7\s+extra\.test$/m);
+    assert.match(fixed, /^nameserver 192\.0\.2\.53$/m);
+
     const rm = await b.run(["network", "rm", "appnet"]);
     assert.equal(rm.code, 1);
     assert.match(rm.stderr, /error while removing network: network appnet id [0-9a-f]{64} has active endpoints/);
@@ -167,6 +173,17 @@ describe("networks and volumes", { skip }, () => {
     const other = await b.run(["run", "--rm", "--network", "neta", "busybox", "sh", "-c", `timeout 3 wget -qO- http://${ip}/; exit $?`]);
     assert.notEqual(other.code, 0, `neta must not reach netb: ${other.stdout}`);
     await ok(["rm", "-f", "isob"]);
+
+    await ok(["network", "create", "--internal", "intnet"]);
+    assert.equal((await ok(["network", "inspect", "-f", "{{.Internal}}", "intnet"])).trim(), "true");
+    const { gateway } = await b.bridge();
+    const out = await b.run(["run", "--rm", "--network", "intnet", "busybox", "sh", "-c", `timeout 3 wget -qO- http://${gateway}:9/; ip route`]);
+    assert.doesNotMatch(out.stdout, /default/, "an internal network has no default route");
+    await noContainers();
+    const pruned = await ok(["network", "prune", "-f"]);
+    assert.match(pruned, /^Deleted Networks:$/m);
+    for (const n of ["neta", "netb", "intnet"]) assert.match(pruned, new RegExp(`^${n}$`, "m"));
+    assert.doesNotMatch(await ok(["network", "ls"]), /\bneta\b/);
   });
 
   test("data in a named volume outlives its container; a volume in use cannot be removed", async () => {

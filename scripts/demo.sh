@@ -4,7 +4,7 @@
 #   1. make the base images if missing (busybox, debian:bookworm, node:24) with
 #      `berth image bootstrap` (scripts/base-images.sh): no Docker Hub needed;
 #   2. start a local registry on 127.0.0.1:5000 as berth's docker.io mirror
-#      (scripts/registry-mirror.sh) and push node and busybox into it, so that a
+#      (scripts/registry-mirror.sh) and push node, debian and busybox into it, so that a
 #      store without them pulls them from this stand-in for "Docker Hub";
 #   3. the walkthrough: build examples/node-app (FROM node: the local store
 #      first), run it with -p 8080:3000, fetch its page, show images, image
@@ -53,8 +53,8 @@ mirror_has() {
     "http://$mirror/v2/library/${1%%:*}/manifests/${1#*:}" | tr -d ' \n' | grep -o '"config":{[^}]*}' | grep -o 'sha256:[0-9a-f]\{64\}') || return 1
   [ "$have" = "$id" ]
 }
-say "pushing node:24, node:latest and busybox:latest to it as docker.io/library/* (what is there already is skipped)"
-for ref in node:24 node:latest busybox:latest; do
+say "pushing node:24, node:latest, debian:bookworm and busybox:latest to it as docker.io/library/* (what is there already is skipped)"
+for ref in node:24 node:latest debian:bookworm busybox:latest; do
   if mirror_has "$ref"; then say "$mirror/library/$ref is up to date"; continue; fi
   b tag "$ref" "$mirror/library/$ref"
   B push -q "$mirror/library/$ref"

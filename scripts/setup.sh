@@ -12,7 +12,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # 1. Debian packages: the OCI runtime, conmon, networking, tools the tests use.
 packages=(runc crun conmon iptables attr tini busybox-static docker-registry skopeo umoci
-  containernetworking-plugins ca-certificates git python3-minimal tar debootstrap)
+  containernetworking-plugins ca-certificates git python3-minimal tar debootstrap curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -30,8 +30,6 @@ bold=$'\033[1m' dim=$'\033[2m' off=$'\033[0m'
 elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 step() { printf '\n%s==> %s%s %s(%s s)%s\n' "$bold" "$*" "$off" "$dim" "$(elapsed)" "$off"; }
 say() { printf '%s    %s%s\n' "$dim" "$*" "$off"; }
-# run: print a command as the user would type it, then run it.
-run() { printf '%s$ %s%s\n' "$bold" "$*" "$off"; "$@"; }
 b() { "${berth[@]}" "$@"; }
 # berth as the user types it, shown and run.
 B() { printf '%s$ berth %s%s\n' "$bold" "$*" "$off"; "${berth[@]}" "$@"; }

@@ -27,7 +27,7 @@ try {
   }
   engine.close();
   console.log(`made ${N} images in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const berth = resolve(import.meta.dirname, "../src/bin/berth.ts");
+  const berth = resolve(import.meta.dirname, "../src/bin/berth.mjs");
   const node = process.execPath;
   const nodeFlags = ["--disable-warning=ExperimentalWarning"];
   const timings = timeCommands(

@@ -3,7 +3,7 @@
  * a private root (BERTH_ROOT/BERTH_RUNROOT in a temp dir).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,8 +41,30 @@ export function berthSandbox(prefix = "berth-test-"): BerthSandbox {
     runRoot,
     env,
     run: (args, o = {}) => runBerth(args, { env: { ...env, ...(o.env ?? {}) }, ...(o.input === undefined ? {} : { input: o.input }), ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }) }),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => {
+      // conmon runs `berth container cleanup` after each container exits; let
+      // those finish (bounded) so nothing writes into the tree while it goes.
+      const deadline = Date.now() + 15_000;
+      while (processesUsing(dir).length > 0 && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+    },
   };
+}
+
+/** PIDs of processes whose command line or environment mentions `path` (conmon monitors, the cleanup commands they run). */
+export function processesUsing(path: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(path) || readFileSync(`/proc/${entry}/environ`, "utf8").includes(path)) {
+        out.push(Number(entry));
+      }
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
 }
 
 export function runBerth(

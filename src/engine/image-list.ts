@@ -145,7 +145,7 @@ export async function imageList(
       Containers: containerCounts.get(r.id) ?? 0,
     });
   }
-  out.sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
+  out.sort((a, b) => b.Created - a.Created || (a.Id < b.Id ? -1 : a.Id > b.Id ? 1 : 0));
   return out;
 }
 

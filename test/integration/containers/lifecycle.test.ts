@@ -165,6 +165,33 @@ describe("containers", { skip }, () => {
     assert.equal((await b.run(["ps", "-aq"])).stdout, "");
   });
 
+  test("logs -f follows until the container exits; --since and --until select by time", async () => {
+    const d = await run("-d", "--name", "follow", "busybox", "sh", "-c", "echo one; sleep 1; echo two; echo three >&2");
+    assert.equal(d.code, 0, d.stderr);
+    const f = await b.run(["logs", "-f", "follow"]);
+    assert.equal(f.code, 0, f.stderr);
+    assert.equal(f.stdout, "one\ntwo\n");
+    assert.equal(f.stderr, "three\n");
+    assert.equal((await b.run(["logs", "--since", "2000-01-01T00:00:00Z", "follow"])).stdout, "one\ntwo\n");
+    assert.equal((await b.run(["logs", "--until", "2000-01-01T00:00:00Z", "follow"])).stdout, "");
+    assert.equal((await b.run(["logs", "--since", "1h", "follow"])).stdout, "one\ntwo\n");
+    assert.equal((await b.run(["rm", "follow"])).code, 0);
+  });
+
+  test("a foreground run passes SIGTERM and SIGINT on to the container", async () => {
+    const { spawn } = await import("node:child_process");
+    const { BERTH_ENTRY } = await import("../../../src/testing/cli.ts");
+    for (const [sig, code] of [["SIGTERM", 42], ["SIGINT", 43]] as const) {
+      const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", BERTH_ENTRY, "run", "--rm", "--network", "none", "busybox", "sh", "-c", "trap 'exit 42' TERM; trap 'exit 43' INT; echo ready; while true; do sleep 0.1; done"], { env: b.env, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+      await until(() => out.includes("ready"));
+      child.kill(sig);
+      const exit = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+      assert.equal(exit, code, `${sig} reached the container's trap`);
+    }
+  });
+
   test("--rm and rm leave no mount, bundle, log or conmon behind", async () => {
     const before = new Set(readdirSync(join(b.root, "containers")));
     const r = await run("--rm", "--name", "gone", "busybox", "true");

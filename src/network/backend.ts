@@ -148,7 +148,7 @@ export class CniNetworkBackend {
       const n = await this.#newConfig({ ...o, bridgeFor: (id) => `br-${id.slice(0, 12)}` });
       await this.#store.create(n);
       await addIsolation(n.bridge, n.internal);
-      await ensureBridge(n);
+      await ensureBridge(n, this.#stateDir);
       return n;
     });
   }
@@ -202,10 +202,12 @@ export class CniNetworkBackend {
         want === undefined
           ? formatCidr(allocateSubnet({ taken, candidates: privateDefaultPool(this.#stateDir) }))
           : taken.some((t) => overlaps(t, want)) ? formatCidr(allocateSubnet({ taken })) : formatCidr(want);
+      // A new root: a good moment to reclaim bridges that deleted roots left behind.
+      await sweepOrphanBridges().catch(() => undefined);
       const n = await this.#newConfig({ name: DEFAULT_NETWORK, subnet, bridgeFor: () => this.#defaultBridge });
       await this.#store.create(n);
       await addIsolation(n.bridge, n.internal);
-      await ensureBridge(n);
+      await ensureBridge(n, this.#stateDir);
       return n;
     });
   }
@@ -629,13 +631,52 @@ async function writeAtomic(path: string, data: string): Promise<void> {
  * The bridge plugin accepts an existing bridge that carries the gateway address.
  * Best effort: the plugin makes the bridge itself if this fails.
  */
-async function ensureBridge(n: NetworkConfig): Promise<void> {
+async function ensureBridge(n: NetworkConfig, stateDir: string): Promise<void> {
   if ((await run("ip", ["link", "show", "dev", n.bridge])).code === 0) return;
   if ((await run("ip", ["link", "add", "name", n.bridge, "type", "bridge"])).code !== 0) return;
+  // The owner, for sweepOrphanBridges.
+  await run("ip", ["link", "set", "dev", n.bridge, "alias", `${BRIDGE_ALIAS_PREFIX}${stateDir}`]);
   const mtu = n.options?.[MTU_OPTION];
   if (mtu !== undefined) await run("ip", ["link", "set", "dev", n.bridge, "mtu", mtu]);
   await run("ip", ["addr", "add", `${n.gateway}/${n.subnet.split("/")[1] ?? "16"}`, "dev", n.bridge]);
   await run("ip", ["link", "set", "dev", n.bridge, "up"]);
+}
+
+const BRIDGE_ALIAS_PREFIX = "berth:";
+
+/**
+ * Deletes bridges berth made (alias `berth:<stateDir>`) whose state dir no longer exists
+ * and that have no ports, with berth's isolation rules for them: what throwaway roots
+ * (tests, sandboxes) leave on the host once their directories are deleted.
+ */
+export async function sweepOrphanBridges(): Promise<string[]> {
+  const r = await run("ip", ["-j", "link", "show", "type", "bridge"]);
+  if (r.code !== 0) return [];
+  let links: { ifname?: string; ifalias?: string }[];
+  try {
+    links = JSON.parse(r.stdout) as { ifname?: string; ifalias?: string }[];
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const l of links) {
+    const name = l.ifname;
+    const alias = l.ifalias ?? "";
+    if (name === undefined || !alias.startsWith(BRIDGE_ALIAS_PREFIX)) continue;
+    const owner = alias.slice(BRIDGE_ALIAS_PREFIX.length);
+    if (!owner.startsWith("/") || existsSync(owner)) continue;
+    let ports: string[];
+    try {
+      ports = readdirSync(`/sys/class/net/${name}/brif`);
+    } catch {
+      continue;
+    }
+    if (ports.length > 0) continue;
+    await removeIsolation(name, false);
+    await removeIsolation(name, true);
+    if ((await run("ip", ["link", "del", name])).code === 0) removed.push(name);
+  }
+  return removed;
 }
 
 async function uplinkMtu(): Promise<number | undefined> {

@@ -148,6 +148,11 @@ export async function containerCreate(ctx: EngineContext, o: ContainerCreateOpti
     // docker warns and drops them for host; for none it is an error
     if (network === "none") throw invalidParameter("conflicting options: port publishing and the container type network mode");
   }
+  const userNetwork = network !== "bridge" && network !== "host" && network !== "none" && !network.startsWith("container:");
+  if (!userNetwork && (o.networkAliases ?? []).length > 0) {
+    throw invalidParameter("network-scoped alias is supported only for containers in user defined networks");
+  }
+  if (!userNetwork && o.ip !== undefined && o.ip !== "") throw invalidParameter("user specified IP address is supported on user defined networks only");
   const requestedMounts = [...bindMounts(o.binds ?? []), ...(o.mounts ?? [])];
   const exposed: Record<string, object> = { ...(imageConfig.ExposedPorts ?? {}) };
   for (const e of o.expose ?? []) {

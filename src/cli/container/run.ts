@@ -91,21 +91,23 @@ export const command: Command<CliContext> = {
     }
     const final = await exited;
     ctx.io.signal.removeEventListener("abort", onAbort);
-    if (opts.autoRemove === true && (opts.publish ?? []).length === 0 && opts.publishAll !== true) {
+    if (opts.autoRemove === true) {
       // The teardown (CNI DEL, netns, runc delete, unmount, files) is conmon's exit
-      // command's job (`berth container cleanup`), which runs anyway: doing it here too
-      // only doubled it on the user's clock (~150 ms of a 0.5 s run). Only the name is
-      // released now, so that the next `run --name` with it works at once. Containers
-      // with published ports are removed here: their host ports must be free on return.
+      // command's job (`berth container cleanup`), which runs anyway: doing it here
+      // too only doubled it on the user's clock (~150 ms of a 0.5 s run). So, as long
+      // as nothing the user can reuse at once is held, only the name is released now.
+      // What is held — published host ports, volumes (a `volume rm` right after must
+      // work) — is released here before returning, as docker does.
+      const rec = await engine.containerGet(id).catch(() => undefined);
+      const holds =
+        rec !== undefined &&
+        ((opts.publish ?? []).length > 0 || opts.publishAll === true || rec.config.HostConfig.Mounts.some((m) => m.Type === "volume"));
       try {
-        engine.containerRename(id, id);
+        if (holds) await engine.containerRemove(id, { force: true, volumes: true });
+        else if (rec !== undefined) engine.containerRename(id, id);
       } catch (err) {
         if (kindOf(err) !== "not-found") throw err;
       }
-    } else if (opts.autoRemove === true) {
-      await engine.containerRemove(id, { force: true }).catch((err: unknown) => {
-        if (kindOf(err) !== "not-found") throw err;
-      });
     }
     return final.state.ExitCode;
   },

@@ -22,6 +22,8 @@ export const command: Command<CliContext> = {
     const inspectors: Record<string, Inspector> = {
       container: (n) => engine.containerInspect(n, { size: flagBool(p, "size") }),
       image: (n) => engine.imageInspect(n, { signal: ctx.io.signal }),
+      volume: (n) => engine.volumeInspect(n),
+      network: (n) => engine.networkInspect(n),
     };
     const type = flagString(p, "type");
     if (type !== undefined && type !== "" && !(type in inspectors) && !["container", "volume", "network"].includes(type)) {

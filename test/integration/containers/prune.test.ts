@@ -52,4 +52,13 @@ describe("system prune", { skip: requires("root", "runc", "conmon", "overlay", "
     assert.equal(builder.code, 0, builder.stderr);
     assert.match(builder.stdout, /^Total:\t\S+\n$/);
   });
+
+  test("inspect finds volumes and networks too, in docker's order", async () => {
+    assert.equal((await b.run(["volume", "create", "insp-vol"])).code, 0);
+    assert.equal((await b.run(["inspect", "-f", "{{.Name}} {{.Driver}}", "insp-vol", "bridge"])).stdout, "insp-vol local\nbridge bridge\n");
+    const typed = await b.run(["inspect", "--type", "volume", "busybox"]);
+    assert.equal(typed.code, 1);
+    assert.match(typed.stderr, /No such volume: busybox/);
+    assert.equal((await b.run(["volume", "rm", "insp-vol"])).code, 0);
+  });
 });

@@ -22,6 +22,91 @@ import { pullImage, platformString, type PullProgress, type RegistryClient } fro
 import type { EngineContext } from "./context.ts";
 import { acquireLease } from "./lease.ts";
 import { createRegistryClient } from "./registry-client-factory.ts";
+import { cancelled, shortId } from "../core/index.ts";
+import { decompress } from "../layers/index.ts";
+import { chainIds, OverlaySnapshotter } from "../snapshots/index.ts";
+import { applyLayer } from "../layers/index.ts";
+import { recordLayerSize } from "./image-view.ts";
+
+/**
+ * Unpacks an image's layers while they download, as docker does: each layer
+ * goes into the shared layer store (layers/<chain-id>) as soon as its blob is
+ * in, in order, so the first `run` after a pull has nothing left to unpack.
+ */
+class PullUnpacker {
+  readonly #ctx: EngineContext;
+  readonly #abort = new AbortController();
+  readonly #ready = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  readonly #emit: (e: ProgressEvent) => void;
+  #work: Promise<void> | undefined;
+
+  constructor(ctx: EngineContext, emit: (e: ProgressEvent) => void) {
+    this.#ctx = ctx;
+    this.#emit = emit;
+  }
+
+  #slot(digest: string): { promise: Promise<void>; resolve: () => void } {
+    let s = this.#ready.get(digest);
+    if (s === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      s = { promise, resolve };
+      this.#ready.set(digest, s);
+    }
+    return s;
+  }
+
+  #waitFor(digest: string): Promise<void> {
+    const signal = this.#abort.signal;
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(cancelled("unpack cancelled", { cause: signal.reason }));
+      signal.addEventListener("abort", () => reject(cancelled("unpack cancelled", { cause: signal.reason })), { once: true });
+      this.#slot(digest).promise.then(resolve, reject);
+    });
+  }
+
+  blobReady(desc: Descriptor): void {
+    this.#slot(desc.digest).resolve();
+  }
+
+  start(m: { readonly config: Descriptor; readonly layers: readonly Descriptor[] }): void {
+    const ctx = this.#ctx;
+    const signal = this.#abort.signal;
+    this.#work = (async () => {
+      await this.#waitFor(m.config.digest);
+      const config = parseImageConfig(await ctx.content.readBytes(m.config.digest, { signal }));
+      const diffIds = config.rootfs.diff_ids as Digest[];
+      if (diffIds.length !== m.layers.length) throw invalidParameter(`the image has ${m.layers.length} layers but its config lists ${diffIds.length}`);
+      const snap = new OverlaySnapshotter({ root: ctx.config.root, apply: (tar, dest, ao) => applyLayer(tar, dest, { ...ao, allowDevices: true, mode: "layer" }) });
+      await snap.ensureLayers({
+        diffIds,
+        signal,
+        open: async (i) => {
+          const layer = m.layers[i]!;
+          await this.#waitFor(layer.digest);
+          this.#emit({ id: shortId(layer.digest), status: "Extracting" });
+          return decompress(await ctx.content.openRead(layer.digest, { signal }), { signal });
+        },
+      });
+      for (const chain of chainIds(diffIds)) {
+        const meta = await snap.layerMeta(chain).catch(() => undefined);
+        if (meta !== undefined) recordLayerSize(ctx, meta.diffId, meta.size);
+      }
+    })();
+    this.#work.catch(() => undefined);
+  }
+
+  /** Waits for the unpacking to finish; rethrows its failure. */
+  async finish(): Promise<void> {
+    await this.#work;
+  }
+
+  /** Stops unpacking (the pull failed) and waits until it has let go. */
+  async cancel(reason: unknown): Promise<void> {
+    this.#abort.abort(reason);
+    await this.#work?.catch(() => undefined);
+  }
+}
 
 /**
  * One line of a docker-style progress stream: with `id` it is the state of one
@@ -103,18 +188,28 @@ async function pullOne(
   o.emit({ id: ref.digest ?? ref.tag ?? "latest", status: `Pulling from ${ref.path}` });
   const layerIds = new Set<string>();
   const fresh = new Set<string>();
-  const pulled = await pullImage({
-    client: o.client,
-    ref,
-    store: ctx.content,
-    platform: o.platform,
-    ...(o.signal === undefined ? {} : { signal: o.signal }),
-    onProgress: (e: PullProgress) => {
-      layerIds.add(e.id);
-      if (e.status === "Download complete") fresh.add(e.id);
-      o.emit(e.current === undefined ? { id: e.id, status: e.status } : { id: e.id, status: e.status, current: e.current, ...(e.total === undefined ? {} : { total: e.total }) });
-    },
-  });
+  const unpacker = new PullUnpacker(ctx, o.emit);
+  let pulled: Awaited<ReturnType<typeof pullImage>>;
+  try {
+    pulled = await pullImage({
+      client: o.client,
+      ref,
+      store: ctx.content,
+      platform: o.platform,
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
+      onProgress: (e: PullProgress) => {
+        layerIds.add(e.id);
+        if (e.status === "Download complete") fresh.add(e.id);
+        o.emit(e.current === undefined ? { id: e.id, status: e.status } : { id: e.id, status: e.status, current: e.current, ...(e.total === undefined ? {} : { total: e.total }) });
+      },
+      onManifest: (m) => unpacker.start(m),
+      onBlob: (d) => unpacker.blobReady(d),
+    });
+    await unpacker.finish();
+  } catch (err) {
+    await unpacker.cancel(err);
+    throw err;
+  }
   const configRaw = await ctx.content.readBytes(pulled.config.digest, o.signal === undefined ? {} : { signal: o.signal });
   const config = parseImageConfig(configRaw);
   if (o.explicitPlatform && pulled.indexDigest === undefined && !platformMatches(o.platform, config)) {

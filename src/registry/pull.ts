@@ -69,6 +69,13 @@ export interface PullOptions {
   readonly onProgress?: (e: PullProgress) => void;
   /** Layers fetched at once (default 3, as Docker's max-concurrent-downloads). */
   readonly concurrency?: number;
+  /**
+   * Called once the platform manifest is known (before any blob is fetched),
+   * then once per blob as soon as it is in the store (committed or already
+   * there). Lets a caller unpack layers while later ones still download.
+   */
+  readonly onManifest?: (m: { readonly config: Descriptor; readonly layers: readonly Descriptor[] }) => void;
+  readonly onBlob?: (desc: Descriptor) => void;
 }
 
 const ARCH: Record<string, { architecture: string; variant?: string }> = {
@@ -149,6 +156,7 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
     if (parsed.kind !== "manifest") throw invalidParameter(`${ctx.ref}: expected an image manifest`);
     const { config, layers } = parsed.value;
 
+    o.onManifest?.({ config, layers });
     await fetchAll({ ...o, config, layers });
 
     // Manifests last: a stored manifest implies stored blobs.
@@ -212,6 +220,7 @@ async function fetchOne(o: PullOptions, desc: Descriptor, signal: AbortSignal, e
   const id = shortId(desc.digest);
   if (await o.store.has(desc.digest)) {
     emit({ id, status: "Already exists" });
+    o.onBlob?.(desc);
     return;
   }
   const w = await o.store.writer({ signal });
@@ -235,6 +244,7 @@ async function fetchOne(o: PullOptions, desc: Descriptor, signal: AbortSignal, e
     await w.commit({ digest: desc.digest, size: desc.size });
     committed = true;
     emit({ id, status: "Download complete" });
+    o.onBlob?.(desc);
   } finally {
     body?.destroy();
     if (!committed) await w.abort().catch(() => {});

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kindOf } from "../../../src/core/index.ts";
@@ -20,7 +20,7 @@ import { startRegistry, type RegistryServer } from "../../../src/testing/registr
 import { requires } from "../../../src/testing/requires.ts";
 import { berth } from "./run.ts";
 
-const skip = requires("root", "registry", "busybox");
+const skip = requires("root", "registry", "busybox", "runc", "conmon", "overlay");
 
 describe("pull / push / login / logout", { skip }, () => {
   let reg: RegistryServer;
@@ -88,6 +88,12 @@ describe("pull / push / login / logout", { skip }, () => {
     assert.equal(i.stdout.trim(), `${id} ${JSON.stringify([`${repo}@${digest}`])} ${JSON.stringify([`${repo}:1.0`])}`);
     const d = await berth(b, ["images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"]);
     assert.equal(d.stdout.trim(), `${repo} 1.0 ${digest}`);
+    // Layers are unpacked during the pull (as docker does), into the shared layer store.
+    const layerCount = JSON.parse((await berth(b, ["image", "inspect", "-f", "{{json .RootFS.Layers}}", `${repo}:1.0`])).stdout) as string[];
+    const unpacked = readdirSync(join(b.env["BERTH_ROOT"]!, "layers")).filter((n) => /^[a-f0-9]{64}$/.test(n));
+    assert.equal(unpacked.length, layerCount.length);
+    const run = await berth(b, ["run", "--rm", "--network", "none", `${repo}:1.0`, "echo", "from the pulled image"]);
+    assert.equal(run.stdout, "from the pulled image\n", run.stderr);
     const again = await berth(b, ["pull", `${repo}:1.0`]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^[a-f0-9]{12}: Already exists$/m);

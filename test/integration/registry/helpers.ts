@@ -1,4 +1,5 @@
 /** Random images built in code (ggcr `random`), for registry tests. */
+import { TarBuilder } from "../../../src/testing/tar-builder.ts";
 import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -21,10 +22,14 @@ export async function makeImage(
   o: { layerSizes: readonly number[]; platform?: PlatformSpec; docker?: boolean; gzip?: boolean } = { layerSizes: [1024] },
 ): Promise<TestImage> {
   const layers: Descriptor[] = [];
-  for (const size of o.layerSizes) {
-    const data = o.gzip ? gzipSync(randomBytes(size)) : randomBytes(size);
+  const diffIds: string[] = [];
+  // Real layers (a tar holding one file of random bytes), so that a pull can unpack them.
+  for (const [i, size] of o.layerSizes.entries()) {
+    const tar = new TarBuilder().file(`layer-${i}.bin`, randomBytes(size)).build();
+    const data = o.gzip ? gzipSync(tar) : tar;
     const info = await store.put(data);
     layers.push({ mediaType: o.docker ? MediaTypes.dockerLayerGzip : MediaTypes.ociLayerGzip, digest: info.digest, size: info.size });
+    diffIds.push(digestOf(tar));
   }
   const platform = o.platform ?? { os: "linux", architecture: "amd64" };
   const cfg = Buffer.from(
@@ -33,7 +38,7 @@ export async function makeImage(
       os: platform.os,
       ...(platform.variant ? { variant: platform.variant } : {}),
       config: { Cmd: ["/bin/sh"], Labels: { nonce: randomBytes(8).toString("hex") } },
-      rootfs: { type: "layers", diff_ids: layers.map(() => digestOf(randomBytes(8))) },
+      rootfs: { type: "layers", diff_ids: diffIds },
     }),
   );
   const cinfo = await store.put(cfg);

@@ -188,12 +188,23 @@ export class OverlaySnapshotter {
   }): Promise<string[]> {
     for (const d of o.diffIds) if (!isDigest(d)) throw invalidParameter(`invalid diffID: ${JSON.stringify(d)}`);
     const chains = chainIds(o.diffIds);
-    for (let i = 0; i < chains.length; i++) {
-      throwIfAborted(o.signal);
-      const chainId = chains[i] as Digest;
-      if (await this.hasLayer(chainId)) continue;
-      await this.#unpack(i, chainId, o.diffIds[i] as Digest, o.open, o.signal);
-    }
+    // Each layer unpacks into its own directory, so several can unpack at once
+    // (bounded: gunzip, hashing and writing keep a core busy each).
+    const pending = chains.map((c, i) => ({ i, chainId: c as Digest }));
+    let failure: unknown;
+    const worker = async (): Promise<void> => {
+      for (let job = pending.shift(); job !== undefined && failure === undefined; job = pending.shift()) {
+        throwIfAborted(o.signal);
+        if (await this.hasLayer(job.chainId)) continue;
+        try {
+          await this.#unpack(job.i, job.chainId, o.diffIds[job.i] as Digest, o.open, o.signal);
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(3, Math.max(1, chains.length)) }, worker));
+    if (failure !== undefined) throw failure;
     return chains.map((c) => this.layerDiffDir(c)).reverse();
   }
 

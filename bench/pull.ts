@@ -121,7 +121,7 @@ try {
     );
   }
   if (!DOCKER) console.log("docker: not run (start dockerd and set BENCH_DOCKER=1)");
-  console.log("note: berth pull stores verified compressed blobs; layers are unpacked later, at container create (docker unpacks during pull)");
+  console.log("note: berth pull, like docker pull, stores the image and unpacks its layers (berth keeps the compressed blobs too); the floor only unpacks");
 } finally {
   await client.close();
   await reg.stop();

@@ -38,7 +38,7 @@ import {
 import { CNI_VERSION, CniExec, type CniResult, type CniRuntime, type ConfList } from "./cni.ts";
 import { buildResolvConf, renderHosts, type HostsEntry } from "./dns.ts";
 import { run } from "./exec.ts";
-import { addIsolation, ensureIsolationJumpFirst, removeIsolation, sweepContainer } from "./iptables.ts";
+import { addIsolation, ensureIsolationJumpFirst, forwardAcceptsAll, removeIsolation, sweepContainer } from "./iptables.ts";
 import { allocateSubnet, contains, firstHost, formatCidr, overlaps, parseCidr, parseIPv4, routesFromIpJson, type Cidr } from "./ipv4.ts";
 import { createNetnsAt, netnsExists, removeNetnsAt } from "./netns.ts";
 import { PortReservations } from "./ports.ts";
@@ -313,6 +313,8 @@ export class CniNetworkBackend {
     const ports = o.ports.length > 0 ? await this.#ports.reserve(o.containerId, o.ports) : [];
     const attached: { net: NetworkConfig; att: CachedAttachment }[] = [];
     const out: Record<string, NetworkStatus> = {};
+    // The firewall plugin only opens FORWARD for the container; skip it when FORWARD is already open.
+    const firewall = !(await forwardAcceptsAll());
     const lo = loopbackList();
     const loRt: CniRuntime = { containerId: o.containerId, netns: o.netns, ifName: "lo" };
     try {
@@ -327,7 +329,7 @@ export class CniNetworkBackend {
           ...(want.ip !== undefined ? { args: `IgnoreUnknown=1;IP=${want.ip}` } : {}),
           ...(withPorts ? { capabilityArgs: { portMappings: ports.map(toCniPort) } } : {}),
         };
-        const att: CachedAttachment = { list: this.#confList(n, withPorts), rt };
+        const att: CachedAttachment = { list: this.#confList(n, withPorts, firewall), rt };
         attached.push({ net: n, att });
         att.result = await this.#cni.addList(att.list, rt, o.signal);
         await this.#writeCache(o.containerId, n.name, att);
@@ -404,7 +406,7 @@ export class CniNetworkBackend {
     }
   }
 
-  #confList(n: NetworkConfig, withPorts: boolean): ConfList {
+  #confList(n: NetworkConfig, withPorts: boolean, firewall = true): ConfList {
     const mtu = n.options?.[MTU_OPTION];
     return {
       cniVersion: CNI_VERSION,
@@ -420,7 +422,7 @@ export class CniNetworkBackend {
           },
         },
         ...(withPorts ? [{ type: "portmap", capabilities: { portMappings: true }, snat: true }] : []),
-        { type: "firewall", backend: "iptables" },
+        ...(firewall ? [{ type: "firewall", backend: "iptables" }] : []),
       ],
     };
   }

@@ -156,12 +156,13 @@ test("a taken host port is a clean conflict that leaves nothing behind", { skip 
 });
 
 test("a plugin failing mid-chain is undone: no veth, rule, lease or reservation", { skip }, async () => {
-  // A fake "firewall" plugin that fails ADD, ahead of the real plugins in the search path.
+  // A fake "portmap" plugin (the chain's second, after bridge, since ports are published)
+  // that fails ADD, ahead of the real plugins in the search path.
   const fake = join(root, "fake-plugins");
   await mkdir(fake, { recursive: true });
-  await writeFile(join(fake, "firewall"),
+  await writeFile(join(fake, "portmap"),
     `#!/bin/sh\ncat >/dev/null\nif [ "$CNI_COMMAND" = ADD ]; then echo '{"cniVersion":"1.0.0","code":999,"msg":"injected failure"}'; exit 1; fi\nexit 0\n`);
-  await chmod(join(fake, "firewall"), 0o755);
+  await chmod(join(fake, "portmap"), 0o755);
   const failing = newBackend([fake, "/usr/lib/cni"]);
   const ipt0 = iptablesSnapshot();
   const veth0 = vethNames();
@@ -179,7 +180,13 @@ test("a plugin failing mid-chain is undone: no veth, rule, lease or reservation"
   assert.notEqual(inNs.status, 0, "eth0 removed from the namespace");
 });
 
-test("outbound NAT: the namespace reaches the host's bridge address and a routed peer through masquerade", { skip }, async () => {
+for (const policy of ["ACCEPT", "DROP"] as const) {
+test(`outbound NAT (FORWARD policy ${policy}): the namespace reaches the host's bridge address and a routed peer through masquerade`, { skip }, async () => {
+  // With FORWARD open, berth leaves out the CNI firewall plugin; with FORWARD closed
+  // (as dockerd leaves it), the plugin's ACCEPT rules are what lets the traffic through.
+  const before = spawnSync("iptables", ["-w", "-S", "FORWARD"], { encoding: "utf8" }).stdout.includes("-P FORWARD DROP") ? "DROP" : "ACCEPT";
+  spawnSync("iptables", ["-w", "-P", "FORWARD", policy]);
+  try {
   const { id, ns } = await newNs();
   const st = await backend.setup({ containerId: id, netns: ns, networks: [{ name: "bridge" }], ports: [] });
   const gw = st["bridge"]!.gateway;
@@ -213,7 +220,11 @@ test("outbound NAT: the namespace reaches the host's bridge address and a routed
     await backend.removeNetns(out.id);
     await backend.teardown({ containerId: id, netns: ns, networks: ["bridge"], ports: [] });
   }
+  } finally {
+    spawnSync("iptables", ["-w", "-P", "FORWARD", before]);
+  }
 });
+}
 
 test("user networks: own subnet, names of peers, isolation from other networks", { skip }, async () => {
   const netA = `ta${tag}`;

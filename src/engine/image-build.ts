@@ -30,7 +30,6 @@ import type { BuildEvent } from "../build/progress.ts";
 import type { Digest } from "../core/index.ts";
 import { invalidParameter, isEngineError, kindOf, systemError, throwIfAborted } from "../core/index.ts";
 import { applyLayer, decompress } from "../layers/index.ts";
-import { ensureImage } from "./image-ensure.ts";
 import type { CniNetworkBackend } from "../network/index.ts";
 import { MediaTypes, type ImageManifest } from "../oci/index.ts";
 import { familiarString, normalizeReference, referenceString } from "../oci/reference.ts";
@@ -146,6 +145,8 @@ export async function imageBuild(ctx: EngineContext, o: ImageBuildOptions): Prom
       let found = o.pull === true ? undefined : findImage(ctx, name);
       if (found === undefined) {
         try {
+          // Loaded only when a pull is needed: the registry client (undici) costs ~40 ms to load.
+          const { ensureImage } = await import("./image-ensure.ts");
           const id = await ensureImage(ctx, {
             reference: name,
             pull: o.pull === true ? "always" : "missing",

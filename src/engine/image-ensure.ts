@@ -11,14 +11,15 @@
  *
  * An image ID (or ID prefix) is never pulled: it can only be local.
  */
-import { invalidParameter, type Digest, type PlatformSpec } from "../core/index.ts";
+import type { Digest, PlatformSpec } from "../core/index.ts";
 import { familiarString, isFullImageId, parseReference, tagNameOnly } from "../oci/reference.ts";
 import type { RegistryClient } from "../registry/index.ts";
 import type { EngineContext } from "./context.ts";
 import { imagePull, type ProgressEvent } from "./image-pull.ts";
 import { findImage, resolveImage } from "./image-resolve.ts";
 
-export type PullPolicy = "missing" | "always" | "never";
+export { parsePullPolicy, type PullPolicy } from "./pull-policy.ts";
+import type { PullPolicy } from "./pull-policy.ts";
 
 export interface EnsureImageOptions {
   readonly reference: string;
@@ -34,13 +35,6 @@ export interface EnsureImageOptions {
   /** A client to use for the pull (not closed here). */
   readonly client?: RegistryClient;
   readonly env?: Readonly<Record<string, string | undefined>>;
-}
-
-/** "--pull" flag value → policy. @throws invalid-parameter */
-export function parsePullPolicy(s: string | undefined): PullPolicy {
-  if (s === undefined || s === "" || s === "missing") return "missing";
-  if (s === "always" || s === "never") return s;
-  throw invalidParameter(`invalid pull option: '${s}': must be one of "always", "missing" or "never"`);
 }
 
 function shown(reference: string): string {

@@ -19,7 +19,13 @@ export function writeInspected(ctx: CliContext, objects: readonly unknown[], for
  * docker's "Error: No such …" line for each one that was not; exit 1 if any
  * was missing. Errors other than not-found stop the command.
  */
-export async function inspectEach(ctx: CliContext, names: readonly string[], lookup: (name: string) => Promise<unknown>, format: string | undefined): Promise<number> {
+export async function inspectEach(
+  ctx: CliContext,
+  names: readonly string[],
+  lookup: (name: string) => Promise<unknown>,
+  format: string | undefined,
+  o: { missing?: (name: string) => string } = {},
+): Promise<number> {
   const found: unknown[] = [];
   const errors: string[] = [];
   for (const n of names) {
@@ -27,7 +33,7 @@ export async function inspectEach(ctx: CliContext, names: readonly string[], loo
       found.push(await lookup(n));
     } catch (err) {
       if (kindOf(err) !== "not-found") throw err;
-      errors.push((err as Error).message);
+      errors.push(o.missing?.(n) ?? (err as Error).message);
     }
   }
   writeInspected(ctx, found, format);

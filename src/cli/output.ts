@@ -1,5 +1,8 @@
 /** Output helpers shared by verbs: filters, JSON as docker prints it, Go's time format. */
 import { invalidParameter } from "../core/index.ts";
+import type { CliContext } from "./context.ts";
+import { flagBool, flagString, type ParsedFlags } from "./flags.ts";
+import { formatRows } from "./table.ts";
 
 /** `--filter key=value` (repeatable) → { key: [values] }, as docker parses filters. */
 export function parseFilters(list: readonly string[]): Record<string, string[]> {
@@ -22,4 +25,29 @@ export function inspectJson(value: unknown): string {
 export function goTime(d: Date): string {
   const p = (n: number, w = 2) => String(n).padStart(w, "0");
   return `${p(d.getUTCFullYear(), 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000 UTC`;
+}
+
+/**
+ * A list verb's output (images, ps, history, network ls, volume ls, system df):
+ * the default table, `--format` (table, json or a Go template) and `-q` as
+ * docker's formatter applies them (-q shows `quietFormat`, by default the ID,
+ * and is ignored when a custom --format is given).
+ */
+export function printList(
+  ctx: CliContext,
+  p: ParsedFlags,
+  o: { readonly defaultTable: string; readonly headers: Record<string, string>; readonly rows: readonly object[]; readonly quietFormat?: string },
+): number {
+  const format = flagString(p, "format");
+  ctx.io.stdout.write(
+    formatRows({
+      ...(format === undefined ? {} : { format }),
+      defaultTable: o.defaultTable,
+      headers: o.headers,
+      rows: o.rows,
+      quiet: flagBool(p, "quiet"),
+      ...(o.quietFormat === undefined ? {} : { quietFormat: o.quietFormat }),
+    }),
+  );
+  return 0;
 }

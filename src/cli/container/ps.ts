@@ -5,8 +5,7 @@ import { containerSummary, statusText } from "../../engine/container-view.ts";
 import type { Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { flagBool, flagInt, flagList, flagString } from "../flags.ts";
-import { goTime, parseFilters } from "../output.ts";
-import { formatRows } from "../table.ts";
+import { goTime, parseFilters, printList } from "../output.ts";
 import { humanSize, timeAgo } from "../units.ts";
 import { globMatch } from "../../engine/image-list.ts";
 
@@ -119,7 +118,8 @@ export const command: Command<CliContext> = {
     recs = recs.filter((r) => (all || r.state.Status === "running" || r.state.Status === "paused" || r.state.Status === "restarting") && matches(r, filters, imageIdOf));
     if (last > 0) recs = recs.slice(0, last);
     const noTrunc = flagBool(p, "no-trunc");
-    if (flagBool(p, "quiet")) {
+    // -q needs no sizes, ports or status text (docker: a custom --format wins over -q).
+    if (flagBool(p, "quiet") && flagString(p, "format") === undefined) {
       for (const r of recs) ctx.io.stdout.write(`${noTrunc ? r.id : r.id.slice(0, 12)}\n`);
       return 0;
     }
@@ -151,9 +151,7 @@ export const command: Command<CliContext> = {
         Networks: Object.keys(r.config.Networks).join(",") || r.config.HostConfig.NetworkMode,
       };
     });
-    const format = flagString(p, "format");
     const defaultTable = `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}${size ? "\t{{.Size}}" : ""}`;
-    ctx.io.stdout.write(formatRows({ ...(format === undefined ? {} : { format }), defaultTable, headers, rows }));
-    return 0;
+    return printList(ctx, p, { defaultTable, headers, rows });
   },
 };

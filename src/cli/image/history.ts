@@ -2,9 +2,8 @@
 import { shortId } from "../../core/index.ts";
 import type { Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
-import { flagBool, flagString } from "../flags.ts";
-import { goTime } from "../output.ts";
-import { formatRows } from "../table.ts";
+import { flagBool } from "../flags.ts";
+import { goTime, printList } from "../output.ts";
 import { humanSize, timeAgo } from "../units.ts";
 
 const headers = { ID: "IMAGE", CreatedSince: "CREATED", CreatedAt: "CREATED AT", CreatedBy: "CREATED BY", Size: "SIZE", Comment: "COMMENT" };
@@ -45,19 +44,6 @@ export const command: Command<CliContext> = {
         Comment: h.Comment,
       };
     });
-    if (flagBool(p, "quiet")) {
-      for (const r of rows) ctx.io.stdout.write(`${r.ID}\n`);
-      return 0;
-    }
-    const format = flagString(p, "format");
-    ctx.io.stdout.write(
-      formatRows({
-        ...(format === undefined ? {} : { format }),
-        defaultTable: "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
-        headers,
-        rows,
-      }),
-    );
-    return 0;
+    return printList(ctx, p, { defaultTable: "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", headers, rows });
   },
 };

@@ -3,9 +3,8 @@ import { shortId } from "../../core/index.ts";
 import { repositoryArgFilter } from "../../engine/image-list.ts";
 import type { Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
-import { flagBool, flagList, flagString } from "../flags.ts";
-import { goTime, parseFilters } from "../output.ts";
-import { formatRows } from "../table.ts";
+import { flagBool, flagList } from "../flags.ts";
+import { goTime, parseFilters, printList } from "../output.ts";
 import { humanSize, timeAgo } from "../units.ts";
 
 const headers = {
@@ -70,16 +69,10 @@ export const command: Command<CliContext> = {
         return { Repository: repo, Tag: t.slice(i + 1), Digest: digestFor(repo), ...common };
       });
     });
-    if (flagBool(p, "quiet")) {
-      for (const r of rows) ctx.io.stdout.write(`${r.ID}\n`);
-      return 0;
-    }
     const digests = flagBool(p, "digests");
     const defaultTable = digests
       ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
       : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
-    const format = flagString(p, "format");
-    ctx.io.stdout.write(formatRows({ ...(format === undefined ? {} : { format }), defaultTable, headers, rows }));
-    return 0;
+    return printList(ctx, p, { defaultTable, headers, rows });
   },
 };

@@ -3,10 +3,10 @@ import { kindOf, notImplemented } from "../../core/index.ts";
 import type { Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { flagBool, flagList, flagString } from "../flags.ts";
-import { writeInspected } from "../inspect-output.ts";
-import { goTime, parseFilters } from "../output.ts";
+import { inspectEach } from "../inspect-output.ts";
+import { forEachName } from "../each.ts";
+import { goTime, parseFilters, printList } from "../output.ts";
 import { confirm } from "../prompt.ts";
-import { formatRows } from "../table.ts";
 import { keyValues } from "../volume/volume.ts";
 
 export const create: Command<CliContext> = {
@@ -70,20 +70,11 @@ export const ls: Command<CliContext> = {
       Labels: Object.entries(n.Labels).map(([k, v]) => `${k}=${v}`).join(","),
       CreatedAt: goTime(new Date(n.Created)),
     }));
-    if (flagBool(p, "quiet")) {
-      for (const r of rows) ctx.io.stdout.write(`${r.ID}\n`);
-      return 0;
-    }
-    const format = flagString(p, "format");
-    ctx.io.stdout.write(
-      formatRows({
-        ...(format === undefined ? {} : { format }),
-        defaultTable: "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
-        headers: { ID: "NETWORK ID", Name: "NAME", Driver: "DRIVER", Scope: "SCOPE", IPv6: "IPV6", Internal: "INTERNAL", Labels: "LABELS", CreatedAt: "CREATED" },
-        rows,
-      }),
-    );
-    return 0;
+    return printList(ctx, p, {
+      defaultTable: "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+      headers: { ID: "NETWORK ID", Name: "NAME", Driver: "DRIVER", Scope: "SCOPE", IPv6: "IPV6", Internal: "INTERNAL", Labels: "LABELS", CreatedAt: "CREATED" },
+      rows,
+    });
   },
 };
 
@@ -96,18 +87,8 @@ export const rm: Command<CliContext> = {
   flags: [{ name: "force", short: "f", type: "bool", description: "Do not error if the network does not exist" }],
   async run(ctx, p) {
     const engine = await ctx.engine();
-    let failed = false;
-    for (const name of p.args) {
-      try {
-        await engine.networkRemove(name);
-        ctx.io.stdout.write(`${name}\n`);
-      } catch (err) {
-        if (flagBool(p, "force") && kindOf(err) === "not-found") continue;
-        failed = true;
-        ctx.io.stderr.write(`Error response from daemon: ${(err as Error).message}\n`);
-      }
-    }
-    return failed ? 1 : 0;
+    const force = flagBool(p, "force");
+    return forEachName(ctx, p.args, (name) => engine.networkRemove(name), { tolerate: (err) => force && kindOf(err) === "not-found" });
   },
 };
 
@@ -122,19 +103,7 @@ export const inspect: Command<CliContext> = {
   ],
   async run(ctx, p) {
     const engine = await ctx.engine();
-    const found: unknown[] = [];
-    const errors: string[] = [];
-    for (const name of p.args) {
-      try {
-        found.push(await engine.networkInspect(name));
-      } catch (err) {
-        if (kindOf(err) !== "not-found") throw err;
-        errors.push(`No such network: ${name}`);
-      }
-    }
-    writeInspected(ctx, found, flagString(p, "format"));
-    for (const e of errors) ctx.io.stderr.write(`Error: ${e}\n`);
-    return errors.length > 0 ? 1 : 0;
+    return inspectEach(ctx, p.args, (name) => engine.networkInspect(name), flagString(p, "format"), { missing: (name) => `No such network: ${name}` });
   },
 };
 

@@ -1,8 +1,8 @@
 /** `berth system df` (docker system df). */
 import type { Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
-import { flagBool, flagString } from "../flags.ts";
-import { formatRows } from "../table.ts";
+import { flagBool } from "../flags.ts";
+import { printList } from "../output.ts";
 import { humanSize } from "../units.ts";
 
 export const command: Command<CliContext> = {
@@ -35,15 +35,10 @@ export const command: Command<CliContext> = {
       ctx.io.stdout.write(`${JSON.stringify(du, null, 2)}\n`);
       return 0;
     }
-    const format = flagString(p, "format");
-    ctx.io.stdout.write(
-      formatRows({
-        ...(format === undefined ? {} : { format }),
-        defaultTable: "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
-        headers: { Type: "TYPE", TotalCount: "TOTAL", Active: "ACTIVE", Size: "SIZE", Reclaimable: "RECLAIMABLE" },
-        rows,
-      }),
-    );
-    return 0;
+    return printList(ctx, p, {
+      defaultTable: "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
+      headers: { Type: "TYPE", TotalCount: "TOTAL", Active: "ACTIVE", Size: "SIZE", Reclaimable: "RECLAIMABLE" },
+      rows,
+    });
   },
 };

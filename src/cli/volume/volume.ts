@@ -1,12 +1,12 @@
 /** `berth volume create|ls|rm|inspect|prune` (docker volume ...). */
-import { invalidParameter, kindOf } from "../../core/index.ts";
+import { invalidParameter } from "../../core/index.ts";
 import type { Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { flagBool, flagList, flagString } from "../flags.ts";
-import { writeInspected } from "../inspect-output.ts";
-import { parseFilters } from "../output.ts";
+import { inspectEach } from "../inspect-output.ts";
+import { forEachName } from "../each.ts";
+import { parseFilters, printList } from "../output.ts";
 import { confirm } from "../prompt.ts";
-import { formatRows } from "../table.ts";
 import { humanSize } from "../units.ts";
 
 /** `k=v` list → object (docker's -l / -o); a bare `k` maps to "". */
@@ -69,10 +69,6 @@ export const ls: Command<CliContext> = {
   async run(ctx, p) {
     const engine = await ctx.engine();
     const vols = await engine.volumeList({ filters: parseFilters(flagList(p, "filter")) });
-    if (flagBool(p, "quiet")) {
-      for (const v of vols) ctx.io.stdout.write(`${v.Name}\n`);
-      return 0;
-    }
     const rows = vols.map((v) => ({
       Name: v.Name,
       Driver: v.Driver,
@@ -83,16 +79,12 @@ export const ls: Command<CliContext> = {
       Size: "N/A",
       CreatedAt: v.CreatedAt,
     }));
-    const format = flagString(p, "format");
-    ctx.io.stdout.write(
-      formatRows({
-        ...(format === undefined ? {} : { format }),
-        defaultTable: "table {{.Driver}}\t{{.Name}}",
-        headers: { Name: "VOLUME NAME", Driver: "DRIVER", Scope: "SCOPE", Mountpoint: "MOUNTPOINT", Labels: "LABELS", Links: "LINKS", Size: "SIZE", CreatedAt: "CREATED" },
-        rows,
-      }),
-    );
-    return 0;
+    return printList(ctx, p, {
+      defaultTable: "table {{.Driver}}\t{{.Name}}",
+      headers: { Name: "VOLUME NAME", Driver: "DRIVER", Scope: "SCOPE", Mountpoint: "MOUNTPOINT", Labels: "LABELS", Links: "LINKS", Size: "SIZE", CreatedAt: "CREATED" },
+      rows,
+      quietFormat: "{{.Name}}",
+    });
   },
 };
 
@@ -105,17 +97,7 @@ export const rm: Command<CliContext> = {
   flags: [{ name: "force", short: "f", type: "bool", description: "Force the removal of one or more volumes" }],
   async run(ctx, p) {
     const engine = await ctx.engine();
-    let failed = false;
-    for (const name of p.args) {
-      try {
-        await engine.volumeRemove(name, { force: flagBool(p, "force") });
-        ctx.io.stdout.write(`${name}\n`);
-      } catch (err) {
-        failed = true;
-        ctx.io.stderr.write(`Error response from daemon: ${(err as Error).message}\n`);
-      }
-    }
-    return failed ? 1 : 0;
+    return forEachName(ctx, p.args, (name) => engine.volumeRemove(name, { force: flagBool(p, "force") }));
   },
 };
 
@@ -127,19 +109,7 @@ export const inspect: Command<CliContext> = {
   flags: [{ name: "format", short: "f", type: "string", description: "Format output using a custom template" }],
   async run(ctx, p) {
     const engine = await ctx.engine();
-    const found: unknown[] = [];
-    const errors: string[] = [];
-    for (const name of p.args) {
-      try {
-        found.push(await engine.volumeInspect(name));
-      } catch (err) {
-        if (kindOf(err) !== "not-found") throw err;
-        errors.push(`No such volume: ${name}`);
-      }
-    }
-    writeInspected(ctx, found, flagString(p, "format"));
-    for (const e of errors) ctx.io.stderr.write(`Error: ${e}\n`);
-    return errors.length > 0 ? 1 : 0;
+    return inspectEach(ctx, p.args, (name) => engine.volumeInspect(name), flagString(p, "format"), { missing: (name) => `No such volume: ${name}` });
   },
 };
 

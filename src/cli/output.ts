@@ -3,6 +3,7 @@ import { invalidParameter } from "../core/index.ts";
 import type { CliContext } from "./context.ts";
 import { flagBool, flagString, type ParsedFlags } from "./flags.ts";
 import { formatRows } from "./table.ts";
+import { compileTemplate } from "./template.ts";
 
 /** `--filter key=value` (repeatable) → { key: [values] }, as docker parses filters. */
 export function parseFilters(list: readonly string[]): Record<string, string[]> {
@@ -50,4 +51,15 @@ export function printList(
     }),
   );
   return 0;
+}
+
+/**
+ * `version`/`info --format`: "json" prints the object as one JSON line, a Go
+ * template renders it; returns false when no format was given (print the
+ * verb's own text then).
+ */
+export function printFormatted(ctx: CliContext, format: string | undefined, value: unknown): boolean {
+  if (format === undefined || format === "") return false;
+  ctx.io.stdout.write(format === "json" ? `${JSON.stringify(value)}\n` : `${compileTemplate(format)(value)}\n`);
+  return true;
 }

@@ -2,7 +2,7 @@
 import type { Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { flagString } from "../flags.ts";
-import { compileTemplate } from "../template.ts";
+import { printFormatted } from "../output.ts";
 import { bytesSize } from "../units.ts";
 
 export const command: Command<CliContext> = {
@@ -14,15 +14,7 @@ export const command: Command<CliContext> = {
   async run(ctx, p) {
     const engine = await ctx.engine();
     const info = await engine.systemInfo();
-    const format = flagString(p, "format");
-    if (format === "json") {
-      ctx.io.stdout.write(`${JSON.stringify(info)}\n`);
-      return 0;
-    }
-    if (format !== undefined && format !== "") {
-      ctx.io.stdout.write(`${compileTemplate(format)(info)}\n`);
-      return 0;
-    }
+    if (printFormatted(ctx, flagString(p, "format"), info)) return 0;
     const lines = [
       "Client:",
       ` Version:    ${info.ServerVersion}`,

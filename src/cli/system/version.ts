@@ -1,10 +1,10 @@
 /** `berth version` (docker version). */
-import { arch } from "node:os";
+import { arch, release } from "node:os";
 import { API_VERSION, ENGINE_VERSION, MIN_API_VERSION } from "../../engine/system-info.ts";
 import type { Command } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { flagString } from "../flags.ts";
-import { compileTemplate } from "../template.ts";
+import { printFormatted } from "../output.ts";
 
 export const command: Command<CliContext> = {
   name: "version",
@@ -23,19 +23,11 @@ export const command: Command<CliContext> = {
         MinAPIVersion: MIN_API_VERSION,
         Os: "linux",
         Arch: osArch.split("/")[1],
-        KernelVersion: (await import("node:os")).release(),
+        KernelVersion: release(),
         Components: [{ Name: "Engine", Version: ENGINE_VERSION }],
       },
     };
-    const format = flagString(p, "format");
-    if (format === "json") {
-      ctx.io.stdout.write(`${JSON.stringify(info)}\n`);
-      return 0;
-    }
-    if (format !== undefined && format !== "") {
-      ctx.io.stdout.write(`${compileTemplate(format)(info)}\n`);
-      return 0;
-    }
+    if (printFormatted(ctx, flagString(p, "format"), info)) return 0;
     ctx.io.stdout.write(
       [
         "Client:",
